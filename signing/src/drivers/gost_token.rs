@@ -1,0 +1,457 @@
+//! The GOST token profile of docs/cards.md.
+
+use hex_literal::hex;
+
+use super::{
+    check_signature, run, select_application, verify, CardDriver, CardKey, CardKind, KeyAlgorithm,
+    TokenContents, MAX_FILE_SIZE,
+};
+use crate::card::{exchange, Command, Status, Transport};
+use crate::pin::{Pin, PinStatus};
+use crate::tlv;
+use crate::token::TokenError;
+
+pub struct GostToken;
+
+impl GostToken {
+    pub const ATR: [u8; 19] = hex!("3B8E8001 80 68 504F445049534754 73 000040 D6");
+    pub const AID: [u8; 10] = hex!("F0 504F445049534754 01");
+    pub const EF_KEYS: [u8; 2] = hex!("C000");
+    pub const PIN_REFERENCE: u8 = 0x81;
+    pub const PIN_LENGTH: (usize, usize) = (4, 16);
+}
+
+pub fn select_app() -> Command {
+    Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(GostToken::AID.to_vec())
+}
+
+pub fn select_ef(fid: [u8; 2]) -> Command {
+    Command::new(0x00, 0xA4, 0x02, 0x04)
+        .with_data(fid.to_vec())
+        .with_le(256)
+}
+
+pub fn read_binary(offset: u16, le: usize) -> Command {
+    let [p1, p2] = offset.to_be_bytes();
+    Command::new(0x00, 0xB0, p1 & 0x7F, p2).with_le(le)
+}
+
+pub fn get_data(tag: u8) -> Command {
+    Command::new(0x00, 0xCA, 0x01, tag).with_le(256)
+}
+
+pub fn mse_set(algorithm: KeyAlgorithm, key: u8) -> Command {
+    Command::new(0x00, 0x22, 0x41, 0xB6).with_data(vec![
+        0x80,
+        0x01,
+        algorithm.reference(),
+        0x84,
+        0x01,
+        key,
+    ])
+}
+
+pub fn pso_cds(hash: &[u8]) -> Command {
+    Command::new(0x00, 0x2A, 0x9E, 0x9A)
+        .with_data(hash.to_vec())
+        .with_le(256)
+}
+
+const TAG_SERIAL: u8 = 0x01;
+const TAG_LABEL: u8 = 0x02;
+const TAG_PIN_STATUS: u8 = 0x03;
+
+impl CardDriver for GostToken {
+    fn kind(&self) -> CardKind {
+        CardKind::GostToken
+    }
+
+    fn read(&self, t: &mut dyn Transport) -> Result<TokenContents, TokenError> {
+        select_application(t, &Self::AID)?;
+        let serial = text(run(t, "GET DATA serial", &get_data(TAG_SERIAL))?, "serial")?;
+        let label = text(run(t, "GET DATA label", &get_data(TAG_LABEL))?, "label")?;
+        let pin = read_pin_status(t)?;
+        let directory = read_file(t, Self::EF_KEYS)?;
+        let mut keys = Vec::new();
+        for entry in parse_key_directory(&directory)? {
+            let certificate = read_file(t, entry.certificate_fid)?;
+            keys.push(CardKey {
+                reference: entry.reference,
+                algorithm: entry.algorithm,
+                label: entry.label,
+                certificate,
+            });
+        }
+        Ok(TokenContents {
+            serial,
+            label: (!label.is_empty()).then_some(label),
+            pin,
+            keys,
+        })
+    }
+
+    fn pin_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
+        select_application(t, &Self::AID)?;
+        read_pin_status(t)
+    }
+
+    fn sign(
+        &self,
+        t: &mut dyn Transport,
+        key: u8,
+        algorithm: KeyAlgorithm,
+        hash: &[u8],
+        pin: &Pin,
+    ) -> Result<Vec<u8>, TokenError> {
+        select_application(t, &Self::AID)?;
+        if read_pin_status(t)?.is_blocked() {
+            return Err(TokenError::PinBlocked);
+        }
+        verify(t, Self::PIN_REFERENCE, pin, Self::PIN_LENGTH)?;
+        let response = exchange(t, &mse_set(algorithm, key))?;
+        match response.sw.status() {
+            Status::Success => {}
+            Status::ReferencedDataNotFound => return Err(TokenError::KeyMissing(key)),
+            _ => {
+                return Err(TokenError::Status {
+                    op: "MSE SET",
+                    sw: response.sw,
+                })
+            }
+        }
+        check_signature(
+            run(t, "PSO: COMPUTE DIGITAL SIGNATURE", &pso_cds(hash))?,
+            algorithm,
+        )
+    }
+}
+
+fn read_pin_status(t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
+    match run(t, "GET DATA PIN status", &get_data(TAG_PIN_STATUS))?.as_slice() {
+        &[tries_left, max_tries] if tries_left <= max_tries => Ok(PinStatus {
+            tries_left,
+            max_tries,
+        }),
+        other => Err(TokenError::Malformed(format!(
+            "PIN status {}",
+            hex::encode_upper(other)
+        ))),
+    }
+}
+
+/// SELECT EF with FCP, then one READ BINARY of the size the FCP gives (extended when the
+/// certificate does not fit 256 bytes and the card offers it, in 256-byte chunks otherwise).
+fn read_file(t: &mut dyn Transport, fid: [u8; 2]) -> Result<Vec<u8>, TokenError> {
+    let response = exchange(t, &select_ef(fid))?;
+    match response.sw.status() {
+        Status::Success => {}
+        Status::NotFound => return Err(TokenError::FileMissing(hex::encode_upper(fid))),
+        _ => {
+            return Err(TokenError::Status {
+                op: "SELECT EF",
+                sw: response.sw,
+            })
+        }
+    }
+    let fcp = tlv::find(&response.data, 0x62)?
+        .ok_or_else(|| TokenError::Malformed("SELECT EF returned no FCP".into()))?;
+    let size = match tlv::find(fcp, 0x80)? {
+        Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+        _ => return Err(TokenError::Malformed("FCP has no file size".into())),
+    };
+    if size > MAX_FILE_SIZE {
+        return Err(TokenError::Malformed(format!(
+            "file of {size} bytes, at most {MAX_FILE_SIZE}"
+        )));
+    }
+    let chunk = if t.supports_extended() {
+        size.max(1)
+    } else {
+        256
+    };
+    let mut content = Vec::with_capacity(size);
+    while content.len() < size {
+        let want = chunk.min(size - content.len());
+        let offset = content.len() as u16;
+        let response = exchange(t, &read_binary(offset, want))?;
+        match response.sw.status() {
+            Status::Success | Status::EndOfFile => {}
+            _ => {
+                return Err(TokenError::Status {
+                    op: "READ BINARY",
+                    sw: response.sw,
+                })
+            }
+        }
+        if response.data.is_empty() || response.data.len() > want {
+            return Err(TokenError::Malformed(format!(
+                "READ BINARY at {offset} returned {} bytes for {want}",
+                response.data.len()
+            )));
+        }
+        content.extend_from_slice(&response.data);
+        if response.sw.status() == Status::EndOfFile {
+            break;
+        }
+    }
+    if content.len() != size {
+        return Err(TokenError::Malformed(format!(
+            "file ended after {} of {size} bytes",
+            content.len()
+        )));
+    }
+    Ok(content)
+}
+
+struct KeyEntry {
+    reference: u8,
+    algorithm: KeyAlgorithm,
+    certificate_fid: [u8; 2],
+    label: Option<String>,
+}
+
+fn parse_key_directory(data: &[u8]) -> Result<Vec<KeyEntry>, TokenError> {
+    let mut keys = Vec::new();
+    for template in tlv::parse(data)?.into_iter().filter(|t| t.tag == 0xA0) {
+        let mut reference = None;
+        let mut algorithm = None;
+        let mut fid = None;
+        let mut label = None;
+        for field in template.children()? {
+            match (field.tag, field.value) {
+                (0x83, &[k]) => reference = Some(k),
+                (0x80, &[a]) => {
+                    algorithm = Some(KeyAlgorithm::from_reference(a).ok_or_else(|| {
+                        TokenError::Malformed(format!("unknown algorithm reference {a:02X}"))
+                    })?)
+                }
+                (0x51, &[hi, lo]) => fid = Some([hi, lo]),
+                (0x50, value) => label = Some(String::from_utf8_lossy(value).into_owned()),
+                _ => {}
+            }
+        }
+        match (reference, algorithm, fid) {
+            (Some(reference), Some(algorithm), Some(certificate_fid)) => keys.push(KeyEntry {
+                reference,
+                algorithm,
+                certificate_fid,
+                label,
+            }),
+            _ => {
+                return Err(TokenError::Malformed(
+                    "incomplete key template in EF.KEYS".into(),
+                ))
+            }
+        }
+    }
+    Ok(keys)
+}
+
+fn text(bytes: Vec<u8>, what: &str) -> Result<String, TokenError> {
+    String::from_utf8(bytes).map_err(|_| TokenError::Malformed(format!("{what} is not UTF-8")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::transport::scripted::ScriptedTransport;
+
+    const SELECT: &str = "00A4040C0A F0504F445049534754 01";
+
+    #[test]
+    fn commands_are_the_bytes_of_docs_cards_md() {
+        assert_eq!(
+            select_app().to_bytes(),
+            hex!("00A4040C0AF0504F44504953475401")
+        );
+        assert_eq!(select_ef(hex!("C001")).to_bytes(), hex!("00A4020402C00100"));
+        assert_eq!(read_binary(0x0102, 256).to_bytes(), hex!("00B0010200"));
+        assert_eq!(get_data(0x03).to_bytes(), hex!("00CA010300"));
+        assert_eq!(
+            mse_set(KeyAlgorithm::Gost2012_256, 1).to_bytes(),
+            hex!("002241B606800101840101")
+        );
+        assert_eq!(pso_cds(&[0xAA; 32]).to_bytes()[..5], hex!("002A9E9A20"));
+        assert_eq!(*pso_cds(&[0xAA; 32]).to_bytes().last().expect("le"), 0x00);
+    }
+
+    #[test]
+    fn reads_a_token_with_one_key_in_extended_mode() {
+        let cert = "3082".to_owned() + &"AB".repeat(10); // content is opaque to the driver
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010100", "3030303132333435 9000"),
+            ("00CA010200", "D0A2D0BE D0BAD0B5D0BD 9000"),
+            ("00CA010300", "0303 9000"),
+            ("00A4020402C00000", "620B 80020011 820101 8302C000 9000"),
+            ("00B0000011", "A00F 830101 800101 5102C001 5003 4B6579 9000"),
+            ("00A4020402C00100", "620B 8002000C 820101 8302C001 9000"),
+            ("00B000000C", &format!("{cert} 9000")),
+        ])
+        .extended();
+        let token = GostToken.read(&mut t).expect("read");
+        assert_eq!(token.serial, "00012345");
+        assert_eq!(token.label.as_deref(), Some("Токен"));
+        assert_eq!(
+            token.pin,
+            PinStatus {
+                tries_left: 3,
+                max_tries: 3
+            }
+        );
+        assert_eq!(token.keys.len(), 1);
+        assert_eq!(token.keys[0].reference, 1);
+        assert_eq!(token.keys[0].algorithm, KeyAlgorithm::Gost2012_256);
+        assert_eq!(token.keys[0].label.as_deref(), Some("Key"));
+        assert_eq!(hex::encode_upper(&token.keys[0].certificate), cert);
+    }
+
+    #[test]
+    fn reads_a_long_file_in_short_chunks_without_extended_length() {
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00A4020402C00100", "620B 80020120 820101 8302C001 9000"),
+            ("00B0000000", &format!("{} 9000", "11".repeat(256))),
+            ("00B0010020", &format!("{} 9000", "22".repeat(32))),
+        ]);
+        select_application(&mut t, &GostToken::AID).expect("select");
+        let content = read_file(&mut t, hex!("C001")).expect("read");
+        assert_eq!(content.len(), 288);
+        assert_eq!(content[256], 0x22);
+    }
+
+    #[test]
+    fn a_file_larger_than_a_certificate_can_be_is_refused_before_reading() {
+        let mut t =
+            ScriptedTransport::new(&[("00A4020402C00100", "620B 8002FFFF 820101 8302C001 9000")]);
+        assert!(matches!(
+            read_file(&mut t, hex!("C001")),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_fcp_says_is_an_error() {
+        let mut t = ScriptedTransport::new(&[
+            ("00A4020402C00100", "620B 80020040 820101 8302C001 9000"),
+            ("00B0000040", "0102 6282"),
+        ]);
+        assert!(matches!(
+            read_file(&mut t, hex!("C001")),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn missing_files_and_application_are_typed() {
+        let mut t = ScriptedTransport::new(&[("00A4020402C00900", "6A82")]);
+        assert_eq!(
+            read_file(&mut t, hex!("C009")),
+            Err(TokenError::FileMissing("C009".into()))
+        );
+        let mut t = ScriptedTransport::new(&[(SELECT, "6A82")]);
+        assert_eq!(
+            GostToken.pin_status(&mut t),
+            Err(TokenError::ApplicationMissing)
+        );
+    }
+
+    fn sign_script(verify_answer: &'static str) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (SELECT, "9000"),
+            ("00CA010300", "0303 9000"),
+            ("00200081083132333435363738", verify_answer),
+        ]
+    }
+
+    #[test]
+    fn signs_after_verify_and_mse() {
+        let hash = [0x5Au8; 32];
+        let pso = format!("002A9E9A20{}00", "5A".repeat(32));
+        let sig = format!("{}9000", "C3".repeat(64));
+        let mut script = sign_script("9000");
+        script.push(("002241B606800101840101", "9000"));
+        script.push((&pso, &sig));
+        let mut t = ScriptedTransport::new(&script);
+        let pin = Pin::new("12345678".into()).expect("pin");
+        let signature = GostToken
+            .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &hash, &pin)
+            .expect("sign");
+        assert_eq!(signature, vec![0xC3; 64]);
+    }
+
+    #[test]
+    fn wrong_pin_reports_tries_left_and_stops() {
+        let pin = Pin::new("12345678".into()).expect("pin");
+        for (answer, expected) in [
+            ("63C2", TokenError::PinIncorrect { tries_left: 2 }),
+            ("63C1", TokenError::PinIncorrect { tries_left: 1 }),
+            ("63C0", TokenError::PinBlocked),
+            ("6983", TokenError::PinBlocked),
+            ("6700", TokenError::PinLengthRefused),
+        ] {
+            let mut t = ScriptedTransport::new(&sign_script(answer));
+            let err = GostToken
+                .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin)
+                .unwrap_err();
+            assert_eq!(err, expected, "{answer}");
+            assert!(!format!("{err:?} {err}").contains("12345678"));
+        }
+    }
+
+    #[test]
+    fn a_blocked_pin_is_never_sent_a_verify() {
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0003 9000")]);
+        let pin = Pin::new("12345678".into()).expect("pin");
+        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        assert_eq!(err, Err(TokenError::PinBlocked));
+    }
+
+    #[test]
+    fn a_pin_of_the_wrong_length_never_reaches_the_card() {
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0303 9000")]);
+        let pin = Pin::new("123".into()).expect("pin");
+        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        assert!(matches!(err, Err(TokenError::PinFormat(_))));
+    }
+
+    #[test]
+    fn unknown_key_and_short_signature_are_typed() {
+        let pin = Pin::new("12345678".into()).expect("pin");
+        let mut script = sign_script("9000");
+        script.push(("002241B606800101840107", "6A88"));
+        let mut t = ScriptedTransport::new(&script);
+        let err = GostToken.sign(&mut t, 7, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        assert_eq!(err, Err(TokenError::KeyMissing(7)));
+
+        let pso = format!("002A9E9A20{}00", "00".repeat(32));
+        let mut script = sign_script("9000");
+        script.push(("002241B606800101840101", "9000"));
+        script.push((&pso, "0102 9000"));
+        let mut t = ScriptedTransport::new(&script);
+        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        assert!(matches!(err, Err(TokenError::Malformed(_))));
+    }
+
+    #[test]
+    fn pin_status_rejects_nonsense() {
+        for answer in ["03 9000", "0403 9000", "030303 9000"] {
+            let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", answer)]);
+            assert!(
+                matches!(GostToken.pin_status(&mut t), Err(TokenError::Malformed(_))),
+                "{answer}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_directory_skips_unknown_objects_and_refuses_incomplete_ones() {
+        let dir = hex!("A0 0E 830102 800102 5102C002 9901FF 00 00  B0 01 00");
+        let keys = parse_key_directory(&dir).expect("parse");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].algorithm, KeyAlgorithm::Gost2012_512);
+        assert!(parse_key_directory(&hex!("A0 03 830101")).is_err());
+        assert!(parse_key_directory(&hex!("A0 0C 830101 800109 5102C001")).is_err());
+        assert!(parse_key_directory(&hex!("A0 FF")).is_err());
+    }
+}

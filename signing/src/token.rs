@@ -1,0 +1,244 @@
+//! Card operations as a caller uses them: list readers, read a token, sign.
+//!
+//! Nothing in the PC/SC chain times out: a card that never answers blocks `SCardTransmit` until it
+//! is pulled, and `SCardCancel` does not stop a transmit in flight. So every operation runs on its
+//! own thread with its own context, and the caller waits only until its deadline; after that it
+//! hears [`CardError::NotResponding`] and the stuck thread ends by itself when the card is pulled.
+
+use std::ffi::CString;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::card::atr::Atr;
+use crate::card::pcsc::PcscTransport;
+use crate::card::{CardError, StatusWord, Transport};
+use crate::drivers::{registry, CardDriver, CardKind, KeyAlgorithm, TokenContents};
+use crate::pin::{Pin, PinFormatError, PinStatus};
+use crate::tlv::TlvError;
+
+/// What can go wrong in a card operation, from the reader up to the application.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    #[error(transparent)]
+    Card(#[from] CardError),
+    #[error("the card is not one Podpis knows (ATR {atr})")]
+    UnknownCard { atr: String },
+    #[error("the card does not have the expected application")]
+    ApplicationMissing,
+    #[error("the card has no file {0}")]
+    FileMissing(String),
+    #[error("the card refused {op} with status {sw}")]
+    Status { op: &'static str, sw: StatusWord },
+    #[error("the card's data is malformed: {0}")]
+    Malformed(String),
+    #[error("wrong PIN: {tries_left} tries left")]
+    PinIncorrect { tries_left: u8 },
+    #[error("the PIN is blocked")]
+    PinBlocked,
+    #[error("the card refused the PIN's length")]
+    PinLengthRefused,
+    #[error(transparent)]
+    PinFormat(#[from] PinFormatError),
+    #[error("the card has no key {0}")]
+    KeyMissing(u8),
+    #[error("a {algorithm:?} key signs a {expected}-byte hash, not {actual} bytes")]
+    HashLength {
+        algorithm: KeyAlgorithm,
+        expected: usize,
+        actual: usize,
+    },
+}
+
+impl From<TlvError> for TokenError {
+    fn from(e: TlvError) -> Self {
+        Self::Malformed(e.to_string())
+    }
+}
+
+/// A reader and what is in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReaderInfo {
+    pub reader: String,
+    pub card: Option<CardPresence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardPresence {
+    /// The ATR in upper-case hex.
+    pub atr: String,
+    pub kind: CardKind,
+}
+
+/// Lists the readers and the cards in them, without talking to any card.
+pub fn list_readers() -> Result<Vec<ReaderInfo>, CardError> {
+    let ctx = pcsc::Context::establish(pcsc::Scope::User)?;
+    let names = match ctx.list_readers_owned() {
+        Ok(names) => names,
+        Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut states: Vec<_> = names
+        .into_iter()
+        .map(|n| pcsc::ReaderState::new(n, pcsc::State::UNAWARE))
+        .collect();
+    ctx.get_status_change(Some(Duration::ZERO), &mut states)?;
+    Ok(states
+        .iter()
+        .map(|rs| {
+            let present = rs.event_state().contains(pcsc::State::PRESENT)
+                && !rs.event_state().contains(pcsc::State::MUTE);
+            ReaderInfo {
+                reader: rs.name().to_string_lossy().into_owned(),
+                card: present.then(|| CardPresence {
+                    atr: hex::encode_upper(rs.atr()),
+                    kind: registry::kind_of(rs.atr()),
+                }),
+            }
+        })
+        .collect())
+}
+
+/// Runs card operations on one reader, each with a deadline.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    name: String,
+    deadline: Duration,
+}
+
+impl Reader {
+    /// The default deadline is long enough for the slowest GOST signature on a real token
+    /// (a few seconds) and short enough that a user is not left staring at a frozen screen.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15);
+
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            deadline: Self::DEFAULT_DEADLINE,
+        }
+    }
+
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads the token's serial, label, PIN status, keys and certificates.
+    pub fn read(&self) -> Result<(CardKind, TokenContents), TokenError> {
+        self.run(pcsc::Disposition::LeaveCard, |driver, t| {
+            Ok((driver.kind(), driver.read(t)?))
+        })
+    }
+
+    /// Reads the PIN try counter.
+    pub fn pin_status(&self) -> Result<PinStatus, TokenError> {
+        self.run(pcsc::Disposition::LeaveCard, |driver, t| {
+            driver.pin_status(t)
+        })
+    }
+
+    /// Verifies the PIN and has the card sign `hash` with key `key`. The card is reset when the
+    /// operation ends, so no other program inherits a verified PIN.
+    pub fn sign(
+        &self,
+        key: u8,
+        algorithm: KeyAlgorithm,
+        hash: Vec<u8>,
+        pin: Pin,
+    ) -> Result<Vec<u8>, TokenError> {
+        if hash.len() != algorithm.hash_len() {
+            return Err(TokenError::HashLength {
+                algorithm,
+                expected: algorithm.hash_len(),
+                actual: hash.len(),
+            });
+        }
+        self.run(pcsc::Disposition::ResetCard, move |driver, t| {
+            driver.sign(t, key, algorithm, &hash, &pin)
+        })
+    }
+
+    /// Runs `op` inside one transaction on its own thread and context, and waits at most the
+    /// deadline for it.
+    fn run<T: Send + 'static>(
+        &self,
+        disposition: pcsc::Disposition,
+        op: impl FnOnce(&dyn CardDriver, &mut dyn Transport) -> Result<T, TokenError> + Send + 'static,
+    ) -> Result<T, TokenError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let name = self.name.clone();
+        std::thread::Builder::new()
+            .name("podpis-card".into())
+            .spawn(move || {
+                // The receiver may be gone after the deadline: nothing to report to then.
+                let _ = tx.send(run_on_card(&name, disposition, op));
+            })
+            .map_err(|e| CardError::Pcsc(format!("cannot start the card thread: {e}")))?;
+        match rx.recv_timeout(self.deadline) {
+            Ok(result) => result,
+            Err(_) => Err(CardError::NotResponding.into()),
+        }
+    }
+}
+
+fn run_on_card<T>(
+    reader: &str,
+    disposition: pcsc::Disposition,
+    op: impl FnOnce(&dyn CardDriver, &mut dyn Transport) -> Result<T, TokenError>,
+) -> Result<T, TokenError> {
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).map_err(CardError::from)?;
+    let name = CString::new(reader).map_err(|_| CardError::UnknownReader(reader.to_owned()))?;
+    let mut card = ctx
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .map_err(|e| match CardError::from(e) {
+            CardError::UnknownReader(_) => CardError::UnknownReader(reader.to_owned()),
+            other => other,
+        })?;
+    let atr_bytes = card
+        .get_attribute_owned(pcsc::Attribute::AtrString)
+        .map_err(CardError::from)?;
+    let driver = registry::driver_for(&atr_bytes).ok_or_else(|| TokenError::UnknownCard {
+        atr: hex::encode_upper(&atr_bytes),
+    })?;
+    let atr = Atr::parse(&atr_bytes).ok();
+    let transaction = card.transaction().map_err(CardError::from)?;
+    let result = {
+        let mut transport = PcscTransport::new(&transaction, atr.as_ref());
+        op(driver, &mut transport)
+    };
+    // After a removal the end fails too; the operation's own error says more.
+    let ended = transaction
+        .end(disposition)
+        .map_err(|(_, e)| CardError::from(e));
+    let result = result.map_err(|e| refine_removal(&ctx, &name, e));
+    match (result, ended) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(value), Err(CardError::Removed | CardError::Reset)) => Ok(value),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// A transmit that fails because the card left shows, through pcscd and vpcd, as a generic
+/// transaction failure. Ask the reader: if the card is gone, say so.
+fn refine_removal(ctx: &pcsc::Context, reader: &CString, error: TokenError) -> TokenError {
+    let TokenError::Card(CardError::Pcsc(_) | CardError::TransmitFailed | CardError::Reset) =
+        &error
+    else {
+        return error;
+    };
+    let mut state = [pcsc::ReaderState::new(reader.clone(), pcsc::State::UNAWARE)];
+    match ctx.get_status_change(Some(Duration::ZERO), &mut state) {
+        Ok(()) if !state[0].event_state().contains(pcsc::State::PRESENT) => {
+            TokenError::Card(CardError::Removed)
+        }
+        _ => error,
+    }
+}
