@@ -1,1 +1,164 @@
-fn main() {}
+//! `podpis-vcard`: the virtual smart card for vsmartcard's vpcd, and its test PKI.
+
+mod apdu;
+mod applet;
+mod gost_token;
+mod pki;
+mod profiles;
+mod state;
+mod uec;
+mod vpcd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use applet::Applet;
+use profiles::Application;
+
+/// A virtual smart card (GOST token or UEC) for pcscd's vpcd reader, with a test PKI.
+///
+/// Run with OPENSSL_CONF pointing at an OpenSSL configuration that loads the GOST engine
+/// (config/openssl-gost.cnf in the repository). Every profile's PIN is 12345678.
+#[derive(Parser)]
+#[command(name = "podpis-vcard", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Commands>,
+    #[command(flatten)]
+    card: CardArgs,
+}
+
+#[derive(clap::Args)]
+struct CardArgs {
+    /// Card profile (see `podpis-vcard profiles`).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Test PKI directory (created when missing).
+    #[arg(long)]
+    pki: Option<PathBuf>,
+    /// Card state directory: keys, certificates and PIN counter (created when missing).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// vpcd port of the reader to insert the card into.
+    #[arg(long, default_value_t = 35963)]
+    port: u16,
+    /// After N APDUs the card goes away without answering the next one.
+    #[arg(long, value_name = "N")]
+    vanish_after: Option<u64>,
+    /// Every answer waits this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+    /// After N APDUs every answer is one byte of noise.
+    #[arg(long, value_name = "N")]
+    garble_after: Option<u64>,
+    /// Print every vpcd message to stderr (PIN data masked).
+    #[arg(long)]
+    trace: bool,
+    /// Prepare the state directory (key and certificate) and exit without connecting.
+    #[arg(long)]
+    prepare_only: bool,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// The test PKI.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// Lists the profiles and the people behind them.
+    Profiles,
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Creates root, issuing CA and CRL in DIR; does nothing when they exist.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Commands::Pki {
+            command: PkiCommand::Init { dir },
+        }) => pki::Pki::init(&dir)
+            .map(|_| println!("test PKI ready in {}", dir.display()))
+            .map_err(|e| e.to_string()),
+        Some(Commands::Profiles) => {
+            for p in profiles::all() {
+                let who = format!("{} {}", p.person.surname, p.person.given_names);
+                println!("{:28} {}", p.name, p.description);
+                println!(
+                    "{:28} {who}; portal login {} or {}",
+                    "", p.person.phone, p.person.email
+                );
+            }
+            Ok(())
+        }
+        None => run_card(cli.card),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("podpis-vcard: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_card(args: CardArgs) -> Result<(), String> {
+    let (Some(name), Some(pki_dir), Some(state_dir)) = (&args.profile, &args.pki, &args.state)
+    else {
+        return Err("--profile, --pki and --state are required (see --help)".into());
+    };
+    let profile = profiles::find(name).ok_or_else(|| {
+        let names: Vec<_> = profiles::all().into_iter().map(|p| p.name).collect();
+        format!("no profile {name:?}; profiles: {}", names.join(", "))
+    })?;
+    let pki = pki::Pki::open(pki_dir).map_err(|e| e.to_string())?;
+    let state =
+        state::CardState::open_or_create(state_dir, &profile, &pki).map_err(|e| e.to_string())?;
+    if args.prepare_only {
+        return Ok(());
+    }
+    let mut applet: Box<dyn Applet> = match profile.application {
+        Application::GostToken => Box::new(gost_token::GostTokenApplet::new(
+            state,
+            profile.label.clone().unwrap_or_default(),
+        )),
+        Application::Uec => Box::new(uec::UecApplet::new(state, &profile.person)),
+    };
+    let faults = vpcd::Faults {
+        vanish_after: args.vanish_after,
+        delay: args.delay_ms.map(Duration::from_millis),
+        garble_after: args.garble_after,
+        trace: args.trace,
+    };
+    let mut apdus = 0u64;
+    loop {
+        let mut stream = vpcd::connect(args.port)
+            .map_err(|e| format!("cannot reach vpcd on port {}: {e}", args.port))?;
+        eprintln!(
+            "podpis-vcard: {} inserted on port {}",
+            profile.name, args.port
+        );
+        match vpcd::serve(&mut stream, applet.as_mut(), &faults, &mut apdus) {
+            Ok(vpcd::Ended::Vanished) => {
+                eprintln!("podpis-vcard: vanished after {apdus} APDUs");
+                return Ok(());
+            }
+            Ok(vpcd::Ended::ReaderClosed) => {
+                eprintln!("podpis-vcard: the reader closed the connection; reconnecting");
+                applet.reset();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(format!("vpcd connection failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The test PKI: a trusted root, an issuing CA under it, their CRLs, and a second root that the
+//! sandbox portal does not trust. Everything is done by the `openssl` command with the GOST engine
+//! (`OPENSSL_CONF` must load it), the way a small CA would run it.
+//!
+//! Layout of the PKI directory:
+//!
+//! ```text
+//! root.pem root.key          trusted root (GOST R 34.10-2012, 512-bit)
+//! ca.pem ca.key              issuing CA (256-bit), signed by the root
+//! crl.pem                    the issuing CA's CRL (what the portal checks leaves against)
+//! root-crl.pem               the root's CRL
+//! untrusted-root.pem .key    a root nobody trusts, which issues the untrusted-ca profile
+//! openssl.cnf                the `openssl ca` configuration
+//! db/                        the CAs' databases (index, serials)
+//! ```
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::profiles::{Issuer, Profile, Validity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(
+        "`openssl {command}` failed: {stderr}\n(is the GOST engine loaded? \
+         Run with OPENSSL_CONF pointing at config/openssl-gost.cnf)"
+    )]
+    OpenSsl { command: String, stderr: String },
+    #[error(
+        "the PKI directory {0} is incomplete; remove it and run `podpis-vcard pki init` again"
+    )]
+    Incomplete(PathBuf),
+}
+
+pub struct Pki {
+    dir: PathBuf,
+}
+
+const CONFIG: &str = r#"# Written by podpis-vcard pki init: the test PKI's `openssl ca` configuration.
+HOME = .
+
+[req]
+distinguished_name = req_dn
+utf8 = yes
+string_mask = utf8only
+[req_dn]
+
+[root_ca]
+dir = @DIR@
+database = $dir/db/root/index.txt
+new_certs_dir = $dir/db/root/new
+serial = $dir/db/root/serial
+crlnumber = $dir/db/root/crlnumber
+certificate = $dir/root.pem
+private_key = $dir/root.key
+default_md = md_gost12_512
+default_crl_days = 3650
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+
+[issuing_ca]
+dir = @DIR@
+database = $dir/db/ca/index.txt
+new_certs_dir = $dir/db/ca/new
+serial = $dir/db/ca/serial
+crlnumber = $dir/db/ca/crlnumber
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = md_gost12_256
+default_crl_days = 3650
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+
+[untrusted_ca]
+dir = @DIR@
+database = $dir/db/untrusted/index.txt
+new_certs_dir = $dir/db/untrusted/new
+serial = $dir/db/untrusted/serial
+crlnumber = $dir/db/untrusted/crlnumber
+certificate = $dir/untrusted-root.pem
+private_key = $dir/untrusted-root.key
+default_md = md_gost12_256
+default_crl_days = 3650
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+
+[policy_any]
+commonName = supplied
+
+[ext_root]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+
+[ext_issuing_ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+certificatePolicies = 1.2.643.100.113.1, 1.2.643.100.113.2
+subjectSignTool = ПАК «Подпись УЦ» (тестовый)
+
+[ext_leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = clientAuth, emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+certificatePolicies = 1.2.643.100.113.1
+subjectSignTool = СКЗИ «Подпись ВК» (тестовое)
+issuerSignTool = signTool:ПАК «Подпись УЦ» (тестовый), cATool:ПАК «Подпись УЦ» 2.0 (тестовый), signToolCert:СФ/000-0000 (тестовое), cAToolCert:СФ/000-0001 (тестовое)
+"#;
+
+impl Pki {
+    /// Creates the PKI in `dir` unless it is already there. Safe to call from several processes
+    /// at once: they take turns under a lock file.
+    pub fn init(dir: &Path) -> Result<Self, PkiError> {
+        fs::create_dir_all(dir).map_err(|e| PkiError::Io(dir.display().to_string(), e))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| PkiError::Io(dir.display().to_string(), e))?;
+        let pki = Self { dir };
+        let _lock = pki.lock()?;
+        if pki.path("root.pem").exists() && pki.path("crl.pem").exists() {
+            return Ok(pki);
+        }
+        if pki.path("root.pem").exists() {
+            return Err(PkiError::Incomplete(pki.dir.clone()));
+        }
+        pki.create()?;
+        Ok(pki)
+    }
+
+    /// Opens an existing PKI, creating it when it is missing.
+    pub fn open(dir: &Path) -> Result<Self, PkiError> {
+        Self::init(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn lock(&self) -> Result<File, PkiError> {
+        let path = self.path(".lock");
+        let file = File::create(&path).map_err(|e| PkiError::Io(path.display().to_string(), e))?;
+        file.lock()
+            .map_err(|e| PkiError::Io(path.display().to_string(), e))?;
+        Ok(file)
+    }
+
+    fn create(&self) -> Result<(), PkiError> {
+        for ca in ["root", "ca", "untrusted"] {
+            let db = self.dir.join("db").join(ca);
+            let new = db.join("new");
+            fs::create_dir_all(&new).map_err(|e| PkiError::Io(new.display().to_string(), e))?;
+            write(&db.join("index.txt"), "")?;
+            write(&db.join("index.txt.attr"), "unique_subject = no\n")?;
+            write(&db.join("serial"), "1000\n")?;
+            write(&db.join("crlnumber"), "1000\n")?;
+        }
+        let dir = self.dir.display().to_string();
+        write(&self.path("openssl.cnf"), &CONFIG.replace("@DIR@", &dir))?;
+        let cnf = self.path("openssl.cnf");
+        let cnf = cnf.to_string_lossy();
+
+        genpkey("gost2012_512", &self.path("root.key"))?;
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-utf8",
+            "-config",
+            &cnf,
+            "-extensions",
+            "ext_root",
+            "-key",
+            &self.s("root.key"),
+            "-days",
+            "7300",
+            "-out",
+            &self.s("root.pem"),
+            "-subj",
+            "/C=RU/O=Подпись (тестовый УЦ)/CN=Подпись: тестовый корневой УЦ",
+        ])?;
+
+        genpkey("gost2012_256", &self.path("ca.key"))?;
+        openssl(&[
+            "req", "-new", "-utf8", "-config", &cnf, "-key", &self.s("ca.key"),
+            "-out", &self.s("ca.csr"),
+            "-subj", "/C=RU/O=Подпись (тестовый УЦ)/CN=Подпись: тестовый аккредитованный УЦ/OGRN=1027700132195/INNLE=7707049388",
+        ])?;
+        openssl(&[
+            "ca",
+            "-batch",
+            "-utf8",
+            "-preserveDN",
+            "-notext",
+            "-config",
+            &cnf,
+            "-name",
+            "root_ca",
+            "-extensions",
+            "ext_issuing_ca",
+            "-days",
+            "5000",
+            "-in",
+            &self.s("ca.csr"),
+            "-out",
+            &self.s("ca.pem"),
+        ])?;
+
+        genpkey("gost2012_256", &self.path("untrusted-root.key"))?;
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-utf8",
+            "-config",
+            &cnf,
+            "-extensions",
+            "ext_root",
+            "-key",
+            &self.s("untrusted-root.key"),
+            "-days",
+            "7300",
+            "-out",
+            &self.s("untrusted-root.pem"),
+            "-subj",
+            "/C=RU/O=Не аккредитован/CN=Непроверенный УЦ",
+        ])?;
+
+        self.update_crls()?;
+        Ok(())
+    }
+
+    /// Writes the CRLs again (after a revocation, say).
+    pub fn update_crls(&self) -> Result<(), PkiError> {
+        let cnf = self.s("openssl.cnf");
+        openssl(&[
+            "ca",
+            "-gencrl",
+            "-config",
+            &cnf,
+            "-name",
+            "root_ca",
+            "-out",
+            &self.s("root-crl.pem"),
+        ])?;
+        openssl(&[
+            "ca",
+            "-gencrl",
+            "-config",
+            &cnf,
+            "-name",
+            "issuing_ca",
+            "-out",
+            &self.s("crl.pem"),
+        ])?;
+        Ok(())
+    }
+
+    /// Issues the profile's certificate for the public key of `key_pem`; returns it as DER.
+    pub fn issue(
+        &self,
+        profile: &Profile,
+        key_pem: &Path,
+        work: &Path,
+    ) -> Result<Vec<u8>, PkiError> {
+        let _lock = self.lock()?;
+        let csr = work.join("request.csr");
+        let pem = work.join("certificate.pem");
+        openssl(&[
+            "req",
+            "-new",
+            "-utf8",
+            "-config",
+            &self.s("openssl.cnf"),
+            "-key",
+            &key_pem.to_string_lossy(),
+            "-out",
+            &csr.to_string_lossy(),
+            "-subj",
+            &subject(profile),
+        ])?;
+        let day = 86_400;
+        let (start, end) = match profile.validity {
+            Validity::Current => (-day, 365 * day),
+            Validity::Expired => (-730 * day, -365 * day),
+        };
+        let ca = match profile.issuer {
+            Issuer::Trusted => "issuing_ca",
+            Issuer::Untrusted => "untrusted_ca",
+        };
+        openssl(&[
+            "ca",
+            "-batch",
+            "-utf8",
+            "-preserveDN",
+            "-notext",
+            "-config",
+            &self.s("openssl.cnf"),
+            "-name",
+            ca,
+            "-extensions",
+            "ext_leaf",
+            "-startdate",
+            &asn1_time(start),
+            "-enddate",
+            &asn1_time(end),
+            "-in",
+            &csr.to_string_lossy(),
+            "-out",
+            &pem.to_string_lossy(),
+        ])?;
+        let text = fs::read(&pem).map_err(|e| PkiError::Io(pem.display().to_string(), e))?;
+        let cert = openssl::x509::X509::from_pem(&text).map_err(|e| PkiError::OpenSsl {
+            command: "x509 (parse)".into(),
+            stderr: e.to_string(),
+        })?;
+        cert.to_der().map_err(|e| PkiError::OpenSsl {
+            command: "x509 (der)".into(),
+            stderr: e.to_string(),
+        })
+    }
+
+    fn s(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+/// The subject of a profile's certificate, in the order of FSB order 795's examples.
+fn subject(p: &Profile) -> String {
+    let esc = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('/', "\\/")
+            .replace('+', "\\+")
+    };
+    let person = &p.person;
+    let full_name = format!("{} {}", person.surname, person.given_names);
+    let mut parts = vec![
+        "C=RU".to_owned(),
+        "ST=77 г. Москва".to_owned(),
+        "L=Москва".to_owned(),
+    ];
+    match &p.organisation {
+        Some(org) => {
+            parts.push(format!("O={}", esc(&org.name)));
+            parts.push(format!("CN={}", esc(&org.name)));
+            parts.push("title=Генеральный директор".to_owned());
+        }
+        None => parts.push(format!("CN={}", esc(&full_name))),
+    }
+    parts.push(format!("SN={}", esc(&person.surname)));
+    parts.push(format!("GN={}", esc(&person.given_names)));
+    if !p.certificate_without_snils {
+        parts.push(format!("SNILS={}", person.snils));
+    }
+    parts.push(format!("INN={}", person.inn));
+    if let Some(ogrnip) = &person.ogrnip {
+        parts.push(format!("OGRNIP={ogrnip}"));
+    }
+    if let Some(org) = &p.organisation {
+        parts.push(format!("OGRN={}", org.ogrn));
+        parts.push(format!("INNLE={}", org.inn));
+    }
+    format!("/{}", parts.join("/"))
+}
+
+pub fn genpkey(algorithm: &str, out: &Path) -> Result<(), PkiError> {
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        algorithm,
+        "-pkeyopt",
+        "paramset:A",
+        "-out",
+        &out.to_string_lossy(),
+    ])
+}
+
+fn openssl(args: &[&str]) -> Result<(), PkiError> {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .map_err(|e| PkiError::Io("openssl".into(), e))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(PkiError::OpenSsl {
+            command: args.iter().take(2).copied().collect::<Vec<_>>().join(" "),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), PkiError> {
+    fs::write(path, text).map_err(|e| PkiError::Io(path.display().to_string(), e))
+}
+
+/// `YYYYMMDDHHMMSSZ` for now plus `offset` seconds.
+fn asn1_time(offset: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    let t = now as i64 + offset;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_are_right_around_known_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn subjects_escape_and_omit_snils_where_the_profile_says() {
+        let p = crate::profiles::find("legal-entity-without-snils").expect("profile");
+        let s = subject(&p);
+        assert!(!s.contains("SNILS="));
+        assert!(s.contains("OGRN=1167782753676"));
+        assert!(s.contains("INNLE=7780157644"));
+        let p = crate::profiles::find("entrepreneur").expect("profile");
+        assert!(subject(&p).contains("SNILS=54771278218"));
+        assert!(subject(&p).contains("OGRNIP=321774638816302"));
+    }
+}

@@ -1,0 +1,133 @@
+//! The vpcd protocol of vsmartcard: the card connects to the reader driver's TCP port; every
+//! message is a 2-byte big-endian length and a payload. A 1-byte payload is a control
+//! (0 power off, 1 power on, 2 reset, 4 send the ATR); a longer one is a command APDU.
+//!
+//! Debian's vpcd writes the length and the payload with two `send` calls; without TCP_NODELAY
+//! and TCP_QUICKACK each APDU waits for a delayed ACK (44 ms measured, against 0.16 ms with them).
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use socket2::SockRef;
+
+use crate::applet::Applet;
+
+const POWER_OFF: u8 = 0;
+const POWER_ON: u8 = 1;
+const RESET: u8 = 2;
+const GET_ATR: u8 = 4;
+
+/// Faults for reliability tests (docs/cards.md, The virtual card).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// After this many APDUs, vanish without answering the next one, as if pulled.
+    pub vanish_after: Option<u64>,
+    /// Wait this long before every answer.
+    pub delay: Option<Duration>,
+    /// After this many APDUs, answer every APDU with one byte of noise.
+    pub garble_after: Option<u64>,
+    /// Print every message to stderr (VERIFY data masked).
+    pub trace: bool,
+}
+
+/// How a session with the reader ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The reader driver closed the connection (pcscd stopped).
+    ReaderClosed,
+    /// The card vanished on purpose (`vanish_after`).
+    Vanished,
+}
+
+/// Connects to vpcd on 127.0.0.1:`port`, retrying while nobody listens.
+pub fn connect(port: u16) -> io::Result<TcpStream> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e)
+                if e.kind() == io::ErrorKind::ConnectionRefused
+                    && waited < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+                waited += Duration::from_millis(200);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Serves one connection until the reader closes it or the card vanishes.
+pub fn serve(
+    stream: &mut TcpStream,
+    applet: &mut dyn Applet,
+    faults: &Faults,
+    apdus: &mut u64,
+) -> io::Result<Ended> {
+    loop {
+        let Some(message) = read_message(stream)? else {
+            return Ok(Ended::ReaderClosed);
+        };
+        if faults.trace {
+            eprintln!("vpcd → {}", masked(&message));
+        }
+        match message.as_slice() {
+            [POWER_OFF] | [RESET] => applet.reset(),
+            [POWER_ON] => applet.reset(),
+            [GET_ATR] => write_message(stream, &applet.atr())?,
+            [_] => {} // unknown control: vpcd expects no answer
+            apdu => {
+                if faults.vanish_after.is_some_and(|n| *apdus >= n) {
+                    return Ok(Ended::Vanished);
+                }
+                *apdus += 1;
+                if let Some(delay) = faults.delay {
+                    std::thread::sleep(delay);
+                }
+                let response = if faults.garble_after.is_some_and(|n| *apdus > n) {
+                    vec![(*apdus as u8).wrapping_mul(37) | 0x01]
+                } else {
+                    applet.process(apdu)
+                };
+                if faults.trace {
+                    eprintln!("vpcd ← {}", hex::encode_upper(&response));
+                }
+                write_message(stream, &response)?;
+            }
+        }
+    }
+}
+
+fn read_message(stream: &mut TcpStream) -> io::Result<Option<Vec<u8>>> {
+    // Linux clears TCP_QUICKACK after a while: set it again before every read.
+    let _ = SockRef::from(&*stream).set_tcp_quickack(true);
+    let mut len = [0u8; 2];
+    match stream.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut payload = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut payload)?;
+    Ok(Some(payload))
+}
+
+fn write_message(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
+    let mut message = Vec::with_capacity(2 + payload.len());
+    message.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    message.extend_from_slice(payload);
+    stream.write_all(&message)
+}
+
+/// Hex of a message, with the data of VERIFY masked: the trace never shows a PIN.
+fn masked(message: &[u8]) -> String {
+    match message {
+        [cla, 0x20, p1, p2, _lc, ..] => format!("{cla:02X}20{p1:02X}{p2:02X} **"),
+        other => hex::encode_upper(other),
+    }
+}
