@@ -201,9 +201,12 @@ fn run_on_card<T>(
             CardError::UnknownReader(_) => CardError::UnknownReader(reader.to_owned()),
             other => other,
         })?;
+    // SCardStatus, not GetAttrib(ATR_STRING): vpcd and some real drivers do not offer the latter.
     let atr_bytes = card
-        .get_attribute_owned(pcsc::Attribute::AtrString)
-        .map_err(CardError::from)?;
+        .status2_owned()
+        .map_err(CardError::from)?
+        .atr()
+        .to_vec();
     let driver = registry::driver_for(&atr_bytes).ok_or_else(|| TokenError::UnknownCard {
         atr: hex::encode_upper(&atr_bytes),
     })?;
