@@ -168,7 +168,7 @@ fn decode_string(value: &der::Any) -> Option<String> {
             .ok()
             .map(|s| s.as_str().to_owned()),
         Tag::BmpString => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = bytes

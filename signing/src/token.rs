@@ -216,6 +216,13 @@ fn run_on_card<T>(
         let mut transport = PcscTransport::new(&transaction, atr.as_ref());
         op(driver, &mut transport)
     };
+    // Reset only a card that is still there. Asking pcscd to reset a card that vanished
+    // mid-exchange sends vpcd into a reset that swallows the next card's connection: measured,
+    // the next card in that reader then never shows as present.
+    let disposition = match &result {
+        Err(TokenError::Card(_)) => pcsc::Disposition::LeaveCard,
+        _ => disposition,
+    };
     // After a removal the end fails too; the operation's own error says more.
     let ended = transaction
         .end(disposition)
@@ -229,19 +236,43 @@ fn run_on_card<T>(
     }
 }
 
-/// A transmit that fails because the card left shows, through pcscd and vpcd, as a generic
-/// transaction failure. Ask the reader: if the card is gone, say so.
+/// How long a failed exchange waits for the reader to report the card gone. pcscd notices a
+/// vanished card on its next poll (vpcd: within about half a second).
+const REMOVAL_GRACE: Duration = Duration::from_millis(1500);
+
+/// A card that leaves mid-exchange shows through pcscd and vpcd as a generic transaction failure,
+/// or even as a *successful* transmit with no bytes (measured). Ask the reader: if the card is
+/// gone, or goes within a moment, say "removed".
 fn refine_removal(ctx: &pcsc::Context, reader: &CString, error: TokenError) -> TokenError {
-    let TokenError::Card(CardError::Pcsc(_) | CardError::TransmitFailed | CardError::Reset) =
-        &error
+    let TokenError::Card(
+        CardError::Pcsc(_)
+        | CardError::TransmitFailed
+        | CardError::Reset
+        | CardError::MalformedResponse(_),
+    ) = &error
     else {
         return error;
     };
     let mut state = [pcsc::ReaderState::new(reader.clone(), pcsc::State::UNAWARE)];
-    match ctx.get_status_change(Some(Duration::ZERO), &mut state) {
-        Ok(()) if !state[0].event_state().contains(pcsc::State::PRESENT) => {
-            TokenError::Card(CardError::Removed)
+    if ctx
+        .get_status_change(Some(Duration::ZERO), &mut state)
+        .is_err()
+    {
+        return error;
+    }
+    let deadline = std::time::Instant::now() + REMOVAL_GRACE;
+    loop {
+        if !state[0].event_state().contains(pcsc::State::PRESENT) {
+            return TokenError::Card(CardError::Removed);
         }
-        _ => error,
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return error;
+        }
+        state[0].sync_current_state();
+        match ctx.get_status_change(Some(left), &mut state) {
+            Ok(()) => {}
+            Err(_) => return error,
+        }
     }
 }

@@ -142,6 +142,9 @@ fn run_card(args: CardArgs) -> Result<(), String> {
     };
     let mut apdus = 0u64;
     loop {
+        if args.trace {
+            eprintln!("podpis-vcard: connecting to vpcd on port {}", args.port);
+        }
         let mut stream = vpcd::connect(args.port)
             .map_err(|e| format!("cannot reach vpcd on port {}: {e}", args.port))?;
         eprintln!(

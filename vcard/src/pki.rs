@@ -19,6 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use openssl::asn1::Asn1Type;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::x509::{X509NameBuilder, X509ReqBuilder};
+
 use crate::profiles::{Issuer, Profile, Validity};
 
 #[derive(Debug, thiserror::Error)]
@@ -191,11 +197,14 @@ impl Pki {
         ])?;
 
         genpkey("gost2012_256", &self.path("ca.key"))?;
-        openssl(&[
-            "req", "-new", "-utf8", "-config", &cnf, "-key", &self.s("ca.key"),
-            "-out", &self.s("ca.csr"),
-            "-subj", "/C=RU/O=Подпись (тестовый УЦ)/CN=Подпись: тестовый аккредитованный УЦ/OGRN=1027700132195/INNLE=7707049388",
-        ])?;
+        let ca_subject = [
+            Rdn::printable("C", "RU"),
+            Rdn::utf8("O", "Подпись (тестовый УЦ)"),
+            Rdn::utf8("CN", "Подпись: тестовый аккредитованный УЦ"),
+            Rdn::numeric(OGRN, "1027700132195"),
+            Rdn::numeric(INN_LE, "7707049388"),
+        ];
+        write_csr(&ca_subject, &self.path("ca.key"), &self.path("ca.csr"))?;
         openssl(&[
             "ca",
             "-batch",
@@ -276,19 +285,7 @@ impl Pki {
         let _lock = self.lock()?;
         let csr = work.join("request.csr");
         let pem = work.join("certificate.pem");
-        openssl(&[
-            "req",
-            "-new",
-            "-utf8",
-            "-config",
-            &self.s("openssl.cnf"),
-            "-key",
-            &key_pem.to_string_lossy(),
-            "-out",
-            &csr.to_string_lossy(),
-            "-subj",
-            &subject(profile),
-        ])?;
+        write_csr(&subject(profile), key_pem, &csr)?;
         let day = 86_400;
         let (start, end) = match profile.validity {
             Validity::Current => (-day, 365 * day),
@@ -335,42 +332,114 @@ impl Pki {
     }
 }
 
+const SNILS: &str = "1.2.643.100.3";
+const INN: &str = "1.2.643.3.131.1.1";
+const INN_LE: &str = "1.2.643.100.4";
+const OGRN: &str = "1.2.643.100.1";
+const OGRNIP: &str = "1.2.643.100.5";
+
+/// One attribute of a distinguished name, with the string type FSB order 795 asks for: numbers
+/// are NumericString, the country PrintableString, names UTF8String. (`openssl req -subj` cannot
+/// choose types and OpenSSL 3.0 does not even know INNLE, 1.2.643.100.4: it skips it silently.)
+struct Rdn {
+    field: &'static str,
+    value: String,
+    kind: Asn1Type,
+}
+
+impl Rdn {
+    fn utf8(field: &'static str, value: &str) -> Self {
+        Self {
+            field,
+            value: value.to_owned(),
+            kind: Asn1Type::UTF8STRING,
+        }
+    }
+    fn printable(field: &'static str, value: &str) -> Self {
+        Self {
+            field,
+            value: value.to_owned(),
+            kind: Asn1Type::PRINTABLESTRING,
+        }
+    }
+    fn numeric(field: &'static str, value: &str) -> Self {
+        Self {
+            field,
+            value: value.to_owned(),
+            kind: Asn1Type::NUMERICSTRING,
+        }
+    }
+}
+
 /// The subject of a profile's certificate, in the order of FSB order 795's examples.
-fn subject(p: &Profile) -> String {
-    let esc = |v: &str| {
-        v.replace('\\', "\\\\")
-            .replace('/', "\\/")
-            .replace('+', "\\+")
-    };
+fn subject(p: &Profile) -> Vec<Rdn> {
     let person = &p.person;
-    let full_name = format!("{} {}", person.surname, person.given_names);
-    let mut parts = vec![
-        "C=RU".to_owned(),
-        "ST=77 г. Москва".to_owned(),
-        "L=Москва".to_owned(),
+    let mut rdns = vec![
+        Rdn::printable("C", "RU"),
+        Rdn::utf8("ST", "77 г. Москва"),
+        Rdn::utf8("L", "Москва"),
     ];
     match &p.organisation {
         Some(org) => {
-            parts.push(format!("O={}", esc(&org.name)));
-            parts.push(format!("CN={}", esc(&org.name)));
-            parts.push("title=Генеральный директор".to_owned());
+            rdns.push(Rdn::utf8("O", &org.name));
+            rdns.push(Rdn::utf8("CN", &org.name));
+            rdns.push(Rdn::utf8("title", "Генеральный директор"));
         }
-        None => parts.push(format!("CN={}", esc(&full_name))),
+        None => rdns.push(Rdn::utf8(
+            "CN",
+            &format!("{} {}", person.surname, person.given_names),
+        )),
     }
-    parts.push(format!("SN={}", esc(&person.surname)));
-    parts.push(format!("GN={}", esc(&person.given_names)));
+    rdns.push(Rdn::utf8("SN", &person.surname));
+    rdns.push(Rdn::utf8("GN", &person.given_names));
     if !p.certificate_without_snils {
-        parts.push(format!("SNILS={}", person.snils));
+        rdns.push(Rdn::numeric(SNILS, &person.snils));
     }
-    parts.push(format!("INN={}", person.inn));
+    rdns.push(Rdn::numeric(INN, &person.inn));
     if let Some(ogrnip) = &person.ogrnip {
-        parts.push(format!("OGRNIP={ogrnip}"));
+        rdns.push(Rdn::numeric(OGRNIP, ogrnip));
     }
     if let Some(org) = &p.organisation {
-        parts.push(format!("OGRN={}", org.ogrn));
-        parts.push(format!("INNLE={}", org.inn));
+        rdns.push(Rdn::numeric(OGRN, &org.ogrn));
+        rdns.push(Rdn::numeric(INN_LE, &org.inn));
     }
-    format!("/{}", parts.join("/"))
+    rdns
+}
+
+/// Writes a certificate request for the key in `key_pem`, signed by that key, as PEM.
+fn write_csr(subject: &[Rdn], key_pem: &Path, out: &Path) -> Result<(), PkiError> {
+    let fail = |what: &str, e: openssl::error::ErrorStack| PkiError::OpenSsl {
+        command: format!("req ({what})"),
+        stderr: e.to_string(),
+    };
+    let pem = fs::read(key_pem).map_err(|e| PkiError::Io(key_pem.display().to_string(), e))?;
+    let key = PKey::private_key_from_pem(&pem).map_err(|e| fail("key", e))?;
+    let mut name = X509NameBuilder::new().map_err(|e| fail("name", e))?;
+    for rdn in subject {
+        name.append_entry_by_text_with_type(rdn.field, &rdn.value, rdn.kind)
+            .map_err(|e| fail(rdn.field, e))?;
+    }
+    let name = name.build();
+    // The request is signed with the hash that goes with the key: GOST R 34.11-94 for a
+    // GOST R 34.10-2001 key, Streebog of the key's size otherwise.
+    let digest = if key.id().as_raw() == Nid::ID_GOSTR3410_2001.as_raw() {
+        "md_gost94"
+    } else if key.bits() == 512 {
+        "md_gost12_512"
+    } else {
+        "md_gost12_256"
+    };
+    let digest = MessageDigest::from_name(digest).ok_or_else(|| PkiError::OpenSsl {
+        command: "req (digest)".into(),
+        stderr: format!("no {digest} digest: the GOST engine is not loaded"),
+    })?;
+    let mut req = X509ReqBuilder::new().map_err(|e| fail("request", e))?;
+    req.set_subject_name(&name)
+        .map_err(|e| fail("subject", e))?;
+    req.set_pubkey(&key).map_err(|e| fail("public key", e))?;
+    req.sign(&key, digest).map_err(|e| fail("signature", e))?;
+    let pem = req.build().to_pem().map_err(|e| fail("pem", e))?;
+    fs::write(out, pem).map_err(|e| PkiError::Io(out.display().to_string(), e))
 }
 
 pub fn genpkey(algorithm: &str, out: &Path) -> Result<(), PkiError> {
@@ -447,14 +516,18 @@ mod tests {
     }
 
     #[test]
-    fn subjects_escape_and_omit_snils_where_the_profile_says() {
+    fn subjects_type_numbers_and_omit_snils_where_the_profile_says() {
+        let has = |rdns: &[Rdn], field: &str, value: &str| {
+            rdns.iter()
+                .any(|r| r.field == field && r.value == value && r.kind == Asn1Type::NUMERICSTRING)
+        };
         let p = crate::profiles::find("legal-entity-without-snils").expect("profile");
         let s = subject(&p);
-        assert!(!s.contains("SNILS="));
-        assert!(s.contains("OGRN=1167782753676"));
-        assert!(s.contains("INNLE=7780157644"));
+        assert!(!s.iter().any(|r| r.field == SNILS));
+        assert!(has(&s, OGRN, "1167782753676"));
+        assert!(has(&s, INN_LE, "7780157644"));
         let p = crate::profiles::find("entrepreneur").expect("profile");
-        assert!(subject(&p).contains("SNILS=54771278218"));
-        assert!(subject(&p).contains("OGRNIP=321774638816302"));
+        assert!(has(&subject(&p), SNILS, "54771278218"));
+        assert!(has(&subject(&p), OGRNIP, "321774638816302"));
     }
 }

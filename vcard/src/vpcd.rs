@@ -40,21 +40,22 @@ pub enum Ended {
     Vanished,
 }
 
-/// Connects to vpcd on 127.0.0.1:`port`, retrying while nobody listens.
+/// Connects to vpcd on 127.0.0.1:`port`, retrying for half a minute while nobody listens. vpcd
+/// listens with a backlog of 0 and accepts only when it polls, so a connection attempt can sit
+/// unanswered: each try has a short timeout.
 pub fn connect(port: u16) -> io::Result<TcpStream> {
-    let mut waited = Duration::ZERO;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
+        match TcpStream::connect_timeout(&address, Duration::from_secs(2)) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 return Ok(stream);
             }
-            Err(e)
-                if e.kind() == io::ErrorKind::ConnectionRefused
-                    && waited < Duration::from_secs(30) =>
-            {
-                std::thread::sleep(Duration::from_millis(200));
-                waited += Duration::from_millis(200);
+            Err(e) if std::time::Instant::now() < deadline => {
+                if e.kind() == io::ErrorKind::ConnectionRefused {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
             }
             Err(e) => return Err(e),
         }
