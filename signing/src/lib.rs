@@ -5,6 +5,7 @@
 //! operation opens its own PC/SC context on its own thread (see [`token`]), so a card that never
 //! answers cannot block the caller past its deadline.
 
+pub mod cades;
 pub mod card;
 pub mod certificate;
 pub mod drivers;
