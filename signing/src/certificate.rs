@@ -6,10 +6,16 @@ use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRe
 use der::{Decode, Tag, Tagged};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::time::{SystemTime, UNIX_EPOCH};
 use x509_cert::name::Name;
 use x509_cert::Certificate;
 
 use crate::drivers::KeyAlgorithm;
+
+pub mod checksums;
+pub mod findings;
+
+pub use findings::{Finding, FindingCode, Language, Severity};
 
 pub mod oids {
     use const_oid::ObjectIdentifier as Oid;
@@ -26,6 +32,11 @@ pub mod oids {
     pub const SURNAME: Oid = Oid::new_unwrap("2.5.4.4");
     pub const GIVEN_NAME: Oid = Oid::new_unwrap("2.5.4.42");
     pub const ORGANISATION: Oid = Oid::new_unwrap("2.5.4.10");
+
+    pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+    pub const CERTIFICATE_POLICIES: Oid = Oid::new_unwrap("2.5.29.32");
+    /// Signing tool classes KC1..KC3, KB1, KB2, KA1: 1.2.643.100.113.1 to .6.
+    pub const SIGNING_TOOL_CLASS_ARC: &str = "1.2.643.100.113.";
 
     pub const GOST2012_256: Oid = Oid::new_unwrap("1.2.643.7.1.1.1.1");
     pub const GOST2012_512: Oid = Oid::new_unwrap("1.2.643.7.1.1.1.2");
@@ -57,8 +68,35 @@ pub struct CertificateInfo {
     pub not_before: String,
     pub not_after: String,
     pub algorithm: String,
+    /// The GOST public key parameter set (a name where known, the OID otherwise).
+    pub parameter_set: Option<String>,
+    pub key_usage: KeyUsage,
+    /// Certificate policy OIDs (the signing tool classes KC1..KA1 are 1.2.643.100.113.1-.6).
+    pub policies: Vec<String>,
+    pub subject_sign_tool: Option<String>,
+    pub issuer_sign_tool: Option<IssuerSignTool>,
     /// SHA-256 of the DER, lower-case hex: how the CLI names a certificate.
     pub sha256: String,
+    /// notBefore and notAfter in seconds since the Unix epoch.
+    #[serde(skip)]
+    pub validity: (i64, i64),
+}
+
+/// The key usage bits that matter for signing, and whether the extension is there at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KeyUsage {
+    pub present: bool,
+    pub digital_signature: bool,
+    pub non_repudiation: bool,
+}
+
+/// `IssuerSignTool ::= SEQUENCE { signTool, cATool, signToolCert, cAToolCert UTF8String }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, der::Sequence)]
+pub struct IssuerSignTool {
+    pub sign_tool: String,
+    pub ca_tool: String,
+    pub sign_tool_cert: String,
+    pub ca_tool_cert: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +105,8 @@ pub enum CertificateError {
     Der(String),
     #[error("the certificate's {attribute} is not a string")]
     BadAttribute { attribute: &'static str },
+    #[error("the certificate's {extension} extension is malformed")]
+    BadExtension { extension: &'static str },
 }
 
 impl CertificateInfo {
@@ -93,9 +133,116 @@ impl CertificateInfo {
             not_before: tbs.validity.not_before.to_date_time().to_string(),
             not_after: tbs.validity.not_after.to_date_time().to_string(),
             algorithm: algorithm_name(&tbs.subject_public_key_info.algorithm.oid).to_owned(),
+            parameter_set: parameter_set(&tbs.subject_public_key_info.algorithm.parameters),
+            key_usage: extension(&cert, oids::KEY_USAGE)?
+                .map(|bytes| {
+                    x509_cert::ext::pkix::KeyUsage::from_der(bytes)
+                        .map(|ku| KeyUsage {
+                            present: true,
+                            digital_signature: ku.digital_signature(),
+                            non_repudiation: ku.non_repudiation(),
+                        })
+                        .map_err(|_| CertificateError::BadExtension {
+                            extension: "key usage",
+                        })
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            policies: match extension(&cert, oids::CERTIFICATE_POLICIES)? {
+                Some(bytes) => x509_cert::ext::pkix::CertificatePolicies::from_der(bytes)
+                    .map_err(|_| CertificateError::BadExtension {
+                        extension: "certificate policies",
+                    })?
+                    .0
+                    .iter()
+                    .map(|p| p.policy_identifier.to_string())
+                    .collect(),
+                None => Vec::new(),
+            },
+            subject_sign_tool: extension(&cert, oids::SUBJECT_SIGN_TOOL)?
+                .map(|bytes| {
+                    Utf8StringRef::from_der(bytes)
+                        .map(|s| s.as_str().to_owned())
+                        .map_err(|_| CertificateError::BadExtension {
+                            extension: "subjectSignTool",
+                        })
+                })
+                .transpose()?,
+            issuer_sign_tool: extension(&cert, oids::ISSUER_SIGN_TOOL)?
+                .map(|bytes| {
+                    IssuerSignTool::from_der(bytes).map_err(|_| CertificateError::BadExtension {
+                        extension: "issuerSignTool",
+                    })
+                })
+                .transpose()?,
             sha256: hex::encode(Sha256::digest(der)),
+            validity: (
+                tbs.validity.not_before.to_unix_duration().as_secs() as i64,
+                tbs.validity.not_after.to_unix_duration().as_secs() as i64,
+            ),
         })
     }
+
+    /// A qualified certificate (FSB order 795) names the signing tools of the subject and of the
+    /// issuer and the class of the subject's signing tool as a policy.
+    pub fn is_qualified(&self) -> bool {
+        self.subject_sign_tool.is_some()
+            && self.issuer_sign_tool.is_some()
+            && self.policies.iter().any(|p| {
+                p.strip_prefix(oids::SIGNING_TOOL_CLASS_ARC)
+                    .is_some_and(|class| matches!(class, "1" | "2" | "3" | "4" | "5" | "6"))
+            })
+    }
+
+    /// The findings at the given time.
+    pub fn findings_at(&self, now: SystemTime) -> Vec<Finding> {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        findings::check(self, now)
+    }
+}
+
+/// The DER value of extension `oid`, if the certificate has it (at most once, as RFC 5280 says).
+fn extension(cert: &Certificate, oid: Oid) -> Result<Option<&[u8]>, CertificateError> {
+    let mut found = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == oid)
+        .map(|e| e.extn_value.as_bytes());
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(CertificateError::BadExtension {
+            extension: "duplicated extension",
+        });
+    }
+    Ok(first)
+}
+
+/// GOST SubjectPublicKeyInfo parameters: `SEQUENCE { publicKeyParamSet OID, digestParamSet OID
+/// OPTIONAL }`; some 512-bit keys omit the SEQUENCE content beyond the first OID.
+fn parameter_set(parameters: &Option<der::Any>) -> Option<String> {
+    let params = parameters.as_ref()?;
+    let seq: Vec<Oid> = params.decode_as().ok()?;
+    let oid = *seq.first()?;
+    let name = match oid.to_string().as_str() {
+        "1.2.643.2.2.35.1" => "CryptoPro-A",
+        "1.2.643.2.2.35.2" => "CryptoPro-B",
+        "1.2.643.2.2.35.3" => "CryptoPro-C",
+        "1.2.643.2.2.36.0" => "CryptoPro-XchA",
+        "1.2.643.2.2.36.1" => "CryptoPro-XchB",
+        "1.2.643.7.1.2.1.1.1" => "TC26-256-A",
+        "1.2.643.7.1.2.1.1.2" => "TC26-256-B",
+        "1.2.643.7.1.2.1.1.3" => "TC26-256-C",
+        "1.2.643.7.1.2.1.1.4" => "TC26-256-D",
+        "1.2.643.7.1.2.1.2.1" => "TC26-512-A",
+        "1.2.643.7.1.2.1.2.2" => "TC26-512-B",
+        "1.2.643.7.1.2.1.2.3" => "TC26-512-C",
+        other => return Some(other.to_owned()),
+    };
+    Some(name.to_owned())
 }
 
 /// The GOST key algorithm of a certificate's public key, if it is one.
