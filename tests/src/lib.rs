@@ -356,12 +356,49 @@ pub fn openssl(args: &[&str], paths: &[&Path], stdout_to: Option<&Path>) -> bool
 
 /// Runs the `podpis` CLI; returns exit code and stdout.
 pub fn podpis(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin("podpis"))
+    podpis_with_stdin(args, "")
+}
+
+/// Runs the `podpis` CLI with `stdin` as its standard input (a PIN for `--pin-stdin`, say).
+pub fn podpis_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(bin("podpis"))
         .args(args)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run podpis");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("podpis output");
     (
         out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The trusted root and the issuing CA in one file, for `openssl cms -verify -CAfile`
+/// (`-certfile` only finds signers; it does not build chains).
+pub fn chain_file() -> PathBuf {
+    let path = scratch().join("chain.pem");
+    let mut chain = fs::read(pki_dir().join("root.pem")).expect("root");
+    chain.extend(fs::read(pki_dir().join("ca.pem")).expect("ca"));
+    fs::write(&path, chain).expect("chain");
+    path
+}
+
+/// Runs `openssl` with the GOST engine and returns (success, stdout, stderr).
+pub fn openssl_output(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("openssl")
+        .env("OPENSSL_CONF", gost_conf())
+        .args(args)
+        .output()
+        .expect("run openssl");
+    (
+        out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )

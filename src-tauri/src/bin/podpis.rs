@@ -1,17 +1,22 @@
 //! `podpis`: the command-line face of Podpis.
 //!
 //! Exit codes: 0 success; 1 other failure; 2 usage; 3 smart card service or reader missing;
-//! 4 card error (removed, not answering, unknown, malformed); 5 PIN refused or blocked.
+//! 4 card error (removed, not answering, unknown, malformed); 5 PIN refused or blocked;
+//! 6 the certificate cannot do the job (an error finding).
 
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
+use signing::cades::{self, Content};
 use signing::card::monitor::{Monitor, ReaderEvent};
-use signing::certificate::CertificateInfo;
+use signing::certificate::{CertificateInfo, Language, Severity};
 use signing::drivers::registry;
 use signing::token::{self, Reader};
-use signing::{CardError, CardKind, TokenError};
+use signing::{CardError, CardKind, Pin, TokenError};
 
 /// Confirm a government portal account with a qualified electronic signature.
 #[derive(Parser)]
@@ -20,6 +25,9 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Language of messages: ru (default) or en. Also from PODPIS_LANG.
+    #[arg(long, global = true, env = "PODPIS_LANG", default_value = "ru")]
+    lang: Lang,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +46,45 @@ enum Command {
         #[arg(long)]
         reader: Option<String>,
     },
+    /// Signs a file with the card: a CAdES-BES signature (.p7s) that any CMS tool reads.
+    Sign {
+        /// The file to sign.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the signature (DER).
+        #[arg(long = "out", value_name = "FILE.p7s")]
+        output: PathBuf,
+        /// Keep the content out of the signature (it travels beside it).
+        #[arg(long)]
+        detached: bool,
+        /// The reader of the card (needed when several cards are present).
+        #[arg(long)]
+        reader: Option<String>,
+        /// The certificate to sign with: its SHA-256 or a prefix of it (see `podpis certs`).
+        #[arg(long, value_name = "SHA256")]
+        cert: Option<String>,
+        /// Read the PIN from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        pin_stdin: bool,
+        /// Go ahead even when one wrong PIN would block the card (needed with --pin-stdin).
+        #[arg(long)]
+        allow_last_try: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lang {
+    Ru,
+    En,
+}
+
+impl Lang {
+    fn language(self) -> Language {
+        match self {
+            Self::Ru => Language::Russian,
+            Self::En => Language::English,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -45,7 +92,26 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Readers { watch: false } => readers(cli.json),
         Command::Readers { watch: true } => watch(cli.json),
-        Command::Certs { reader } => certs(cli.json, reader.as_deref()),
+        Command::Certs { reader } => certs(cli.json, cli.lang, reader.as_deref()),
+        Command::Sign {
+            input,
+            output,
+            detached,
+            reader,
+            cert,
+            pin_stdin,
+            allow_last_try,
+        } => sign(SignArgs {
+            json: cli.json,
+            lang: cli.lang,
+            input,
+            output,
+            detached,
+            reader,
+            cert,
+            pin_stdin,
+            allow_last_try,
+        }),
     };
     match result {
         Ok(code) => code,
@@ -66,6 +132,16 @@ struct Failure {
     code: &'static str,
     message: String,
     exit: u8,
+}
+
+impl Failure {
+    fn new(code: &'static str, message: impl Into<String>, exit: u8) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            exit,
+        }
+    }
 }
 
 impl From<CardError> for Failure {
@@ -162,9 +238,28 @@ struct CertEntry {
     key: u8,
     #[serde(flatten)]
     info: CertificateInfo,
+    findings: Vec<FindingEntry>,
 }
 
-fn certs(json: bool, only: Option<&str>) -> Result<ExitCode, Failure> {
+#[derive(Serialize)]
+struct FindingEntry {
+    code: &'static str,
+    severity: Severity,
+    message: &'static str,
+}
+
+fn findings_of(info: &CertificateInfo, lang: Lang) -> Vec<FindingEntry> {
+    info.findings_at(SystemTime::now())
+        .into_iter()
+        .map(|f| FindingEntry {
+            code: f.code.as_str(),
+            severity: f.severity,
+            message: f.code.message(lang.language()),
+        })
+        .collect()
+}
+
+fn certs(json: bool, lang: Lang, only: Option<&str>) -> Result<ExitCode, Failure> {
     let readers = token::list_readers()?;
     let mut entries = Vec::new();
     let mut failed = None;
@@ -185,6 +280,7 @@ fn certs(json: bool, only: Option<&str>) -> Result<ExitCode, Failure> {
                             kind,
                             token_serial: contents.serial.clone(),
                             key: key.reference,
+                            findings: findings_of(&info, lang),
                             info,
                         }),
                         Err(e) => eprintln!("podpis: {}: key {}: {e}", r.reader, key.reference),
@@ -235,6 +331,13 @@ fn certs(json: bool, only: Option<&str>) -> Result<ExitCode, Failure> {
             println!("  valid:     {} — {}", i.not_before, i.not_after);
             println!("  algorithm: {}", i.algorithm);
             println!("  sha256:    {}", i.sha256);
+            for f in &e.findings {
+                let mark = match f.severity {
+                    Severity::Error => "!!",
+                    Severity::Warning => "! ",
+                };
+                println!("  {mark} {}: {}", f.code, f.message);
+            }
         }
     }
     match failed {
@@ -248,4 +351,196 @@ fn print_json<T: Serialize>(value: &T) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("podpis: cannot write JSON: {e}"),
     }
+}
+
+struct SignArgs {
+    json: bool,
+    lang: Lang,
+    input: PathBuf,
+    output: PathBuf,
+    detached: bool,
+    reader: Option<String>,
+    cert: Option<String>,
+    pin_stdin: bool,
+    allow_last_try: bool,
+}
+
+/// Signs a file: picks the card and certificate, checks the findings, asks for the PIN (after
+/// saying how many tries are left), has the card sign, writes the CMS.
+fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
+    let content = std::fs::read(&args.input).map_err(|e| {
+        Failure::new(
+            "input",
+            format!("cannot read {}: {e}", args.input.display()),
+            1,
+        )
+    })?;
+    let reader_name = pick_reader(args.reader.as_deref())?;
+    let reader = Reader::new(&reader_name);
+    let (_, contents) = reader.read()?;
+    let mut keys: Vec<_> = contents
+        .keys
+        .into_iter()
+        .filter_map(|k| {
+            CertificateInfo::parse(&k.certificate)
+                .ok()
+                .map(|info| (k, info))
+        })
+        .filter(|(_, info)| {
+            args.cert
+                .as_deref()
+                .is_none_or(|c| info.sha256.starts_with(&c.to_lowercase()))
+        })
+        .collect();
+    let (key, info) = match keys.len() {
+        0 => {
+            return Err(Failure::new(
+                "no-certificate",
+                "no matching certificate on the card",
+                6,
+            ))
+        }
+        1 => keys.remove(0),
+        _ => {
+            return Err(Failure::new(
+                "several-certificates",
+                "several certificates on the card: choose one with --cert",
+                2,
+            ))
+        }
+    };
+    let findings = findings_of(&info, args.lang);
+    for f in &findings {
+        eprintln!("podpis: {}: {}", f.code, f.message);
+    }
+    if let Some(stop) = findings.iter().find(|f| f.severity == Severity::Error) {
+        return Err(Failure::new("certificate-finding", stop.message, 6));
+    }
+    let status = reader.pin_status()?;
+    if status.is_blocked() {
+        return Err(TokenError::PinBlocked.into());
+    }
+    if status.is_last_try() && !args.allow_last_try {
+        let question = match args.lang {
+            Lang::Ru => {
+                "Осталась последняя попытка: неверный PIN заблокирует карту. Продолжить? [y/N] "
+            }
+            Lang::En => "This is the last try: a wrong PIN blocks the card. Go on? [y/N] ",
+        };
+        if args.pin_stdin || !std::io::stdin().is_terminal() || !confirm(question) {
+            return Err(Failure::new(
+                "pin-last-try",
+                "one try left: not asking without --allow-last-try",
+                5,
+            ));
+        }
+    }
+    let pin = read_pin(args.pin_stdin, args.lang, status.tries_left)?;
+    let form = if args.detached {
+        Content::Detached
+    } else {
+        Content::Attached
+    };
+    let prepared = cades::prepare(
+        &content,
+        &key.certificate,
+        key.algorithm,
+        SystemTime::now(),
+        form,
+    )
+    .map_err(|e| Failure::new("signature", e.to_string(), 1))?;
+    let signature = reader.sign(
+        key.reference,
+        key.algorithm,
+        prepared.digest_to_sign().to_vec(),
+        pin,
+    )?;
+    let cms = prepared
+        .finish(&signature)
+        .map_err(|e| Failure::new("signature", e.to_string(), 4))?;
+    write_atomically(&args.output, &cms).map_err(|e| {
+        Failure::new(
+            "output",
+            format!("cannot write {}: {e}", args.output.display()),
+            1,
+        )
+    })?;
+    if args.json {
+        let body = serde_json::json!({
+            "out": args.output,
+            "bytes": cms.len(),
+            "certificate": info.sha256,
+            "detached": args.detached,
+        });
+        println!("{body}");
+    } else {
+        println!(
+            "signed {} → {} ({} bytes)",
+            args.input.display(),
+            args.output.display(),
+            cms.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The reader named, or the only one with a card Podpis knows.
+fn pick_reader(named: Option<&str>) -> Result<String, Failure> {
+    let readers = token::list_readers()?;
+    if let Some(name) = named {
+        return readers
+            .iter()
+            .find(|r| r.reader == name)
+            .map(|r| r.reader.clone())
+            .ok_or_else(|| CardError::UnknownReader(name.to_owned()).into());
+    }
+    let known: Vec<_> = readers
+        .iter()
+        .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
+        .collect();
+    match known.as_slice() {
+        [] => Err(CardError::NoCard.into()),
+        [one] => Ok(one.reader.clone()),
+        _ => Err(Failure::new(
+            "several-cards",
+            "several cards are present: choose one with --reader",
+            2,
+        )),
+    }
+}
+
+fn read_pin(from_stdin: bool, lang: Lang, tries_left: u8) -> Result<Pin, Failure> {
+    let text = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::new("pin-input", format!("cannot read the PIN: {e}"), 1))?;
+        line
+    } else {
+        let prompt = match lang {
+            Lang::Ru => format!("PIN (осталось попыток: {tries_left}): "),
+            Lang::En => format!("PIN ({tries_left} tries left): "),
+        };
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Failure::new("pin-input", format!("cannot read the PIN: {e}"), 1))?
+    };
+    Pin::new(text).map_err(|e| TokenError::PinFormat(e).into())
+}
+
+fn confirm(question: &str) -> bool {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "д" | "Д" | "да")
+}
+
+/// Writes through a temporary file and a rename, so that a failed run leaves no half signature.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
