@@ -4,6 +4,8 @@
 //! reader, so it sleeps until something changes: no polling loop.
 
 use std::ffi::{CStr, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,16 +22,28 @@ pub enum ReaderEvent {
     CardRemoved { reader: String },
 }
 
-/// Stops a running [`watch`] from another thread.
+/// Stops a running [`Monitor::run`] from another thread.
 #[derive(Clone)]
 pub struct MonitorHandle {
     ctx: pcsc::Context,
+    stop: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
 }
 
 impl MonitorHandle {
+    /// Asks the monitor to stop and returns once it has (or after two seconds). `SCardCancel`
+    /// only cancels a wait that has begun: a cancel that arrives while the monitor is handling
+    /// events would be lost, so the flag is set first and the cancel repeated until it is out.
     pub fn stop(&self) {
-        // Ignored: cancelling a context that is not waiting is harmless.
-        let _ = self.ctx.cancel();
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in 0..200 {
+            if !self.running.load(Ordering::SeqCst) {
+                return;
+            }
+            // Ignored: cancelling a context that is not waiting is harmless.
+            let _ = self.ctx.cancel();
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -37,8 +51,8 @@ impl MonitorHandle {
 pub struct Monitor {
     ctx: pcsc::Context,
     readers: Vec<pcsc::ReaderState>,
-    /// How long to wait for pcscd to come back before retrying, when it is not running.
-    pub service_retry: Duration,
+    stop: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
 }
 
 impl Monitor {
@@ -51,21 +65,34 @@ impl Monitor {
         Ok(Self {
             ctx,
             readers,
-            service_retry: Duration::from_secs(1),
+            stop: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicBool::new(false)),
         })
     }
 
     pub fn handle(&self) -> MonitorHandle {
         MonitorHandle {
             ctx: self.ctx.clone(),
+            stop: Arc::clone(&self.stop),
+            running: Arc::clone(&self.running),
         }
     }
 
     /// Calls `on_event` for each change, starting with the present state (every reader as added,
     /// every present card as inserted). Returns when stopped through a [`MonitorHandle`], when
     /// `on_event` returns false, or with an error when the PC/SC service fails.
-    pub fn run(&mut self, mut on_event: impl FnMut(ReaderEvent) -> bool) -> Result<(), CardError> {
+    pub fn run(&mut self, on_event: impl FnMut(ReaderEvent) -> bool) -> Result<(), CardError> {
+        self.running.store(true, Ordering::SeqCst);
+        let result = self.watch(on_event);
+        self.running.store(false, Ordering::SeqCst);
+        result
+    }
+
+    fn watch(&mut self, mut on_event: impl FnMut(ReaderEvent) -> bool) -> Result<(), CardError> {
         loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             for event in self.sync_readers()? {
                 if !on_event(event) {
                     return Ok(());
