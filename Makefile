@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs the main job
 #   make test   sets everything up and runs the whole test suite
-.PHONY: setup build lint test demo clean
+.PHONY: setup build lint test demo fuzz fuzz-short clean
 
 setup:
 	scripts/setup.sh
@@ -16,6 +16,22 @@ lint:
 # The end-to-end tests start podpis-vcard and podpis: the binaries are built first.
 test: build lint
 	cargo nextest run --workspace --no-fail-fast
+	$(MAKE) fuzz-short
+
+# Fuzzing with cargo-fuzz (libFuzzer). The machine has a stable toolchain only; RUSTC_BOOTSTRAP
+# lets it take the sanitizer flags cargo-fuzz passes. FUZZ_SECONDS per target.
+FUZZ_TARGETS := certificate tlv card_answers
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=8192 || exit 1; \
+	done
+
+# The short run inside `make test`.
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 demo: build
 	scripts/demo.sh

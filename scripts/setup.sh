@@ -36,6 +36,10 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     echo "setup: installing cargo-nextest"
     cargo install --locked cargo-nextest
 fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
 
 # pcscd with the vpcd readers ("Virtual PCD 00 00" on TCP 35963, "Virtual PCD 00 01" on 35964).
 # Debian's vpcd driver keeps its sockets per slot, so these two are all one pcscd can have.
