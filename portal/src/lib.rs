@@ -1,4 +1,124 @@
-//! The sandbox portal: the reference server of the confirmation protocol.
+//! The sandbox portal: the reference server of the confirmation protocol (docs/protocol.md,
+//! portal/openapi.yaml). axum over SQLite; signatures verified by OpenSSL with the GOST engine.
 //!
-//! Empty on purpose until the protocol is written (docs/protocol.md). Its accounts will be seeded
-//! from the same persons file as the virtual card, `vcard/persons.toml`.
+//! The process that runs it must load the GOST engine through `OPENSSL_CONF`
+//! (config/openssl-gost.cnf): [`start`] refuses to run without it.
+
+pub mod config;
+pub mod error;
+pub mod limits;
+pub mod passwords;
+pub mod routes;
+pub mod seed;
+pub mod store;
+pub mod verify;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use sqlx::SqlitePool;
+
+pub use config::{Config, Limits};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub trust: Arc<verify::TrustStore>,
+    logins: Arc<limits::RateLimiter>,
+    login_addresses: Arc<limits::RateLimiter>,
+    confirmations: Arc<limits::RateLimiter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Trust(#[from] verify::TrustError),
+    #[error("database {0}: {1}")]
+    Database(String, sqlx::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        let trust = verify::TrustStore::load(&config.trust, &config.crls)?;
+        let db = store::open(&config.database)
+            .await
+            .map_err(|e| StartError::Database(config.database.display().to_string(), e))?;
+        let limits = &config.limits;
+        Ok(Self {
+            db,
+            logins: Arc::new(limits::RateLimiter::new(limits.logins_per_minute)),
+            login_addresses: Arc::new(limits::RateLimiter::new(limits.logins_per_minute * 6)),
+            confirmations: Arc::new(limits::RateLimiter::new(limits.confirmations_per_minute)),
+            trust: Arc::new(trust),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The application as a function of its state: tests drive it without a socket.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// A portal listening on its socket.
+pub struct Running {
+    pub address: SocketAddr,
+    pub origin: String,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    pub async fn stop(self) -> Result<(), std::io::Error> {
+        let _ = self.shutdown.send(());
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Binds the configured address (port 0 picks a free one) and serves until stopped. The origin
+/// defaults to the address actually bound.
+pub async fn start(mut config: Config) -> Result<Running, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    config.listen = address;
+    let state = AppState::new(config).await?;
+    let origin = state.config.origin();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running {
+        address,
+        origin,
+        shutdown,
+        task,
+    })
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// RFC 3339 in UTC for a Unix time.
+pub fn rfc3339(t: i64) -> String {
+    der::DateTime::from_unix_duration(std::time::Duration::from_secs(t.max(0) as u64))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 pub use signing;
 
+pub mod portal;
+
 /// vpcd's two readers and the ports their cards connect to.
 pub const READERS: [(&str, u16); 2] = [("Virtual PCD 00 00", 35963), ("Virtual PCD 00 01", 35964)];
 
@@ -402,4 +404,19 @@ pub fn openssl_output(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Creates the shared test PKI if no card has yet (`podpis-vcard pki init` is idempotent).
+pub fn ensure_pki() {
+    let out = Command::new(bin("podpis-vcard"))
+        .env("OPENSSL_CONF", gost_conf())
+        .args(["pki", "init", "--dir"])
+        .arg(pki_dir())
+        .output()
+        .expect("pki init");
+    assert!(
+        out.status.success(),
+        "pki init: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -80,6 +80,13 @@ enum PkiCommand {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Revokes a certificate issued by the test CA (DER or PEM) and writes the CRLs again.
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        cert: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +96,12 @@ fn main() -> ExitCode {
             command: PkiCommand::Init { dir },
         }) => pki::Pki::init(&dir)
             .map(|_| println!("test PKI ready in {}", dir.display()))
+            .map_err(|e| e.to_string()),
+        Some(Commands::Pki {
+            command: PkiCommand::Revoke { dir, cert },
+        }) => pki::Pki::open(&dir)
+            .and_then(|pki| pki.revoke(&cert))
+            .map(|()| println!("revoked {}; CRL updated", cert.display()))
             .map_err(|e| e.to_string()),
         Some(Commands::Profiles) => {
             for p in profiles::all() {

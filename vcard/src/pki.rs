@@ -249,6 +249,35 @@ impl Pki {
         Ok(())
     }
 
+    /// Revokes a certificate of the issuing CA and writes the CRLs again.
+    pub fn revoke(&self, certificate: &Path) -> Result<(), PkiError> {
+        let _lock = self.lock()?;
+        let bytes = fs::read(certificate)
+            .map_err(|e| PkiError::Io(certificate.display().to_string(), e))?;
+        let cert = openssl::x509::X509::from_der(&bytes)
+            .or_else(|_| openssl::x509::X509::from_pem(&bytes))
+            .map_err(|e| PkiError::OpenSsl {
+                command: "x509 (parse)".into(),
+                stderr: e.to_string(),
+            })?;
+        let pem = self.path("revoking.pem");
+        let text = cert.to_pem().map_err(|e| PkiError::OpenSsl {
+            command: "x509 (pem)".into(),
+            stderr: e.to_string(),
+        })?;
+        fs::write(&pem, text).map_err(|e| PkiError::Io(pem.display().to_string(), e))?;
+        openssl(&[
+            "ca",
+            "-config",
+            &self.s("openssl.cnf"),
+            "-name",
+            "issuing_ca",
+            "-revoke",
+            &pem.to_string_lossy(),
+        ])?;
+        self.update_crls()
+    }
+
     /// Writes the CRLs again (after a revocation, say).
     pub fn update_crls(&self) -> Result<(), PkiError> {
         let cnf = self.s("openssl.cnf");

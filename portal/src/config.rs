@@ -1,0 +1,51 @@
+//! How a portal is started: a plain struct, so the desktop app can start one in sandbox mode
+//! without a command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    /// PEM files of trusted roots and of the accredited CAs under them.
+    pub trust: Vec<PathBuf>,
+    /// PEM CRLs; with any, every certificate of a chain must be covered by one.
+    pub crls: Vec<PathBuf>,
+    /// The origin documents must name; defaults to `http://<listen>`.
+    pub origin: Option<String>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body: a signed request is a few KiB.
+    pub max_body: usize,
+    pub session_ttl: Duration,
+    pub challenge_ttl: Duration,
+    /// Logins per minute, per login name and per remote address.
+    pub logins_per_minute: u32,
+    /// Confirmation requests per minute per account.
+    pub confirmations_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body: 64 * 1024,
+            session_ttl: Duration::from_secs(3600),
+            challenge_ttl: Duration::from_secs(300),
+            logins_per_minute: 10,
+            confirmations_per_minute: 30,
+        }
+    }
+}
+
+impl Config {
+    pub fn origin(&self) -> String {
+        self.origin
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}

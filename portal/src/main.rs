@@ -1,0 +1,125 @@
+//! `podpis-portal`: the sandbox portal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use portal::{Config, Limits};
+
+/// The sandbox portal of the confirmation protocol. Run it with OPENSSL_CONF pointing at
+/// config/openssl-gost.cnf (the GOST engine verifies the signatures).
+#[derive(Parser)]
+#[command(name = "podpis-portal", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the portal.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed at start).
+        #[arg(long, default_value = "127.0.0.1:8780")]
+        listen: SocketAddr,
+        /// SQLite database file (created and migrated when missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Trusted root and accredited CA certificates (PEM); repeat for several files.
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// CRLs (PEM); repeat for several.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// The origin documents must name (default http://LISTEN).
+        #[arg(long)]
+        origin: Option<String>,
+        /// Lifetime of a challenge, in seconds.
+        #[arg(long, default_value_t = 300)]
+        challenge_ttl_secs: u64,
+        /// Confirmation requests per account per minute.
+        #[arg(long, default_value_t = 30)]
+        confirmations_per_minute: u32,
+        /// Logins per login name per minute.
+        #[arg(long, default_value_t = 10)]
+        logins_per_minute: u32,
+    },
+    /// Creates the test accounts that match the virtual card profiles and prints their logins.
+    Seed {
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("podpis-portal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("podpis-portal: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            trust,
+            crl,
+            origin,
+            challenge_ttl_secs,
+            confirmations_per_minute,
+            logins_per_minute,
+        } => {
+            let config = Config {
+                listen,
+                database: db,
+                trust,
+                crls: crl,
+                origin,
+                limits: Limits {
+                    challenge_ttl: Duration::from_secs(challenge_ttl_secs),
+                    confirmations_per_minute,
+                    logins_per_minute,
+                    ..Limits::default()
+                },
+            };
+            let running = portal::start(config).await.map_err(|e| e.to_string())?;
+            // Tests and scripts read this line to learn the port.
+            println!("podpis-portal listening on {}", running.origin);
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let _ = tokio::signal::ctrl_c().await;
+            running.stop().await.map_err(|e| e.to_string())
+        }
+        Command::Seed { db } => {
+            let pool = portal::store::open(&db).await.map_err(|e| e.to_string())?;
+            let seeded = portal::seed::seed(&pool).await?;
+            println!("Test accounts (sandbox only):");
+            for s in seeded {
+                println!(
+                    "  {:28} {:14} {:26} {:22} {}",
+                    s.profile, s.phone, s.email, s.password, s.level
+                );
+            }
+            Ok(())
+        }
+    }
+}

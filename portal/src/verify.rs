@@ -1,0 +1,272 @@
+//! Verification of a signed request with OpenSSL and its GOST engine: an implementation
+//! independent of the client's CMS builder. Each failure gets its own code, in the order of
+//! docs/protocol.md: form, signature, chain, validity at signing time, revocation, key usage,
+//! qualified profile, algorithm.
+
+use std::path::Path;
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier};
+use der::asn1::{OctetString, UtcTime};
+use der::{Decode, Encode};
+use openssl::cms::{CMSOptions, CmsContentInfo};
+use openssl::stack::Stack;
+use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
+use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
+use openssl::x509::{X509StoreContext, X509};
+use protocol::codes;
+use signing::certificate::CertificateInfo;
+
+use crate::error::ApiError;
+
+/// OpenSSL's CMS_CADES: check signingCertificateV2 too (design.md, GOST bytes).
+const CMS_CADES: u32 = 0x100000;
+
+/// The trusted roots, the accredited CAs and the CRLs.
+pub struct TrustStore {
+    certificates: Vec<X509>,
+    crl_files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0} holds no PEM certificate: {1}")]
+    Pem(String, String),
+    #[error("the GOST engine is not loaded in this process: start it with OPENSSL_CONF pointing at config/openssl-gost.cnf")]
+    NoGostEngine,
+}
+
+impl TrustStore {
+    pub fn load(trust: &[impl AsRef<Path>], crls: &[impl AsRef<Path>]) -> Result<Self, TrustError> {
+        if openssl::hash::MessageDigest::from_name("md_gost12_256").is_none() {
+            return Err(TrustError::NoGostEngine);
+        }
+        let mut certificates = Vec::new();
+        for path in trust {
+            let path = path.as_ref();
+            let pem =
+                std::fs::read(path).map_err(|e| TrustError::Io(path.display().to_string(), e))?;
+            let stack = X509::stack_from_pem(&pem)
+                .map_err(|e| TrustError::Pem(path.display().to_string(), e.to_string()))?;
+            if stack.is_empty() {
+                return Err(TrustError::Pem(path.display().to_string(), "empty".into()));
+            }
+            certificates.extend(stack);
+        }
+        let crl_files = crls.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        Ok(Self {
+            certificates,
+            crl_files,
+        })
+    }
+
+    /// A store that verifies as of `time` (the signing time), with CRLs when there are any.
+    fn store_at(&self, time: i64) -> Result<X509Store, ApiError> {
+        let mut builder = X509StoreBuilder::new().map_err(ApiError::internal)?;
+        for cert in &self.certificates {
+            builder.add_cert(cert.clone()).map_err(ApiError::internal)?;
+        }
+        let mut param = X509VerifyParam::new().map_err(ApiError::internal)?;
+        param.set_time(time);
+        if !self.crl_files.is_empty() {
+            let lookup = builder
+                .add_lookup(X509Lookup::file())
+                .map_err(ApiError::internal)?;
+            for crl in &self.crl_files {
+                lookup
+                    .load_crl_file(crl, openssl::ssl::SslFiletype::PEM)
+                    .map_err(ApiError::internal)?;
+            }
+            param
+                .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
+                .map_err(ApiError::internal)?;
+        }
+        builder.set_param(&param).map_err(ApiError::internal)?;
+        Ok(builder.build())
+    }
+}
+
+/// What a verified request carries.
+#[derive(Debug)]
+pub struct Verified {
+    pub content: Vec<u8>,
+    pub certificate: CertificateInfo,
+    /// Seconds since the Unix epoch.
+    pub signing_time: i64,
+}
+
+fn malformed(what: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        codes::MALFORMED,
+        format!("The signed request is malformed: {what}."),
+    )
+}
+
+/// Checks a signed request's signature and certificate; returns its content and signer.
+pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
+    // Form: one signer, attached content, a signing time, the signer's certificate inside.
+    let info = ContentInfo::from_der(body)
+        .map_err(|e| malformed(format!("not a CMS ContentInfo ({e})")))?;
+    if info.content_type != signing::cades::oids::SIGNED_DATA {
+        return Err(malformed("not SignedData"));
+    }
+    let signed: SignedData = info
+        .content
+        .decode_as()
+        .map_err(|e| malformed(format!("bad SignedData ({e})")))?;
+    let [signer] = signed.signer_infos.0.as_slice() else {
+        return Err(malformed("exactly one signer is expected"));
+    };
+    let content = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| malformed("the document must be attached"))?
+        .decode_as::<OctetString>()
+        .map_err(|_| malformed("the content is not an OCTET STRING"))?
+        .into_bytes();
+    let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer.sid else {
+        return Err(malformed(
+            "the signer must be named by issuer and serial number",
+        ));
+    };
+    let certificate_der = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|choice| match choice {
+            cms::cert::CertificateChoices::Certificate(c)
+                if c.tbs_certificate.serial_number == sid.serial_number
+                    && c.tbs_certificate.issuer == sid.issuer =>
+            {
+                c.to_der().ok()
+            }
+            _ => None,
+        })
+        .ok_or_else(|| malformed("the signer's certificate is not included"))?;
+    let signing_time = signer
+        .signed_attrs
+        .iter()
+        .flat_map(|attrs| attrs.iter())
+        .find(|a| a.oid == signing::cades::oids::SIGNING_TIME)
+        .and_then(|a| a.values.get(0))
+        .and_then(|v| {
+            v.decode_as::<UtcTime>()
+                .map(|t| t.to_unix_duration().as_secs() as i64)
+                .or_else(|_| {
+                    v.decode_as::<der::asn1::GeneralizedTime>()
+                        .map(|t| t.to_unix_duration().as_secs() as i64)
+                })
+                .ok()
+        })
+        .ok_or_else(|| malformed("no signing time among the signed attributes"))?;
+    let certificate = CertificateInfo::parse(&certificate_der).map_err(malformed)?;
+
+    // The signature over the signed attributes and the content, without the chain yet. (In
+    // CAdES mode OpenSSL always builds the chain, so the signingCertificateV2 check comes after
+    // the chain has been judged on its own, below.)
+    let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
+    let mut verified_content = Vec::new();
+    let signature_only = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
+    if let Err(e) = cms.verify(
+        None,
+        None,
+        None,
+        Some(&mut verified_content),
+        signature_only,
+    ) {
+        tracing::info!("signature refused: {e}");
+        return Err(ApiError::new(
+            codes::SIGNATURE_INVALID,
+            "The signature does not match the document or the certificate.",
+        ));
+    }
+    if verified_content != content {
+        return Err(malformed("the content read twice differs"));
+    }
+    // The GOST engine does not check that the digest fits the key: a 512-bit key signs with
+    // Streebog-512, a 256-bit key with Streebog-256 (design.md).
+    let expected_digest = match certificate.algorithm.as_str() {
+        "gost2012-256" => signing::cades::oids::STREEBOG_256,
+        "gost2012-512" => signing::cades::oids::STREEBOG_512,
+        "gost2001" => signing::cades::oids::GOST_R_34_11_94,
+        _ => {
+            return Err(ApiError::new(
+                codes::SIGNATURE_INVALID,
+                "Only GOST signatures are accepted.",
+            ))
+        }
+    };
+    if signer.digest_alg.oid != expected_digest {
+        return Err(ApiError::new(
+            codes::SIGNATURE_INVALID,
+            "The digest algorithm does not match the key's size.",
+        ));
+    }
+
+    // Chain to a trusted root, validity at signing time, revocation.
+    let cert = X509::from_der(&certificate_der).map_err(malformed)?;
+    let store = trust.store_at(signing_time)?;
+    let chain = Stack::new().map_err(ApiError::internal)?;
+    let mut context = X509StoreContext::new().map_err(ApiError::internal)?;
+    let (ok, error) = context
+        .init(&store, &cert, &chain, |ctx| {
+            Ok((ctx.verify_cert()?, ctx.error()))
+        })
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(match error.as_raw() {
+            9 | 10 => ApiError::new(
+                codes::CERTIFICATE_EXPIRED,
+                "The certificate was not valid at the time of signing.",
+            ),
+            23 => ApiError::new(
+                codes::CERTIFICATE_REVOKED,
+                "The certificate has been revoked by its certification authority.",
+            ),
+            _ => ApiError::new(
+                codes::CERTIFICATE_UNTRUSTED,
+                format!(
+                    "The certificate does not chain to an accredited certification authority ({}).",
+                    error.error_string()
+                ),
+            ),
+        });
+    }
+    if !(certificate.key_usage.digital_signature && certificate.key_usage.non_repudiation) {
+        return Err(ApiError::new(
+            codes::KEY_USAGE,
+            "The certificate's key is not for signing documents.",
+        ));
+    }
+    if !certificate.is_qualified() {
+        return Err(ApiError::new(
+            codes::CERTIFICATE_NOT_QUALIFIED,
+            "The certificate is not a qualified one.",
+        ));
+    }
+    if certificate.algorithm == "gost2001" {
+        return Err(ApiError::new(
+            codes::ALGORITHM_DEPRECATED,
+            "Signatures with GOST R 34.10-2001 are no longer accepted; use a GOST R 34.10-2012 certificate.",
+        ));
+    }
+    // Last, CAdES: signingCertificateV2 must name this very certificate. (OpenSSL's CAdES
+    // verification also checks the chain and key usage: those have been named above.)
+    let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
+    let cades = CMSOptions::BINARY | CMSOptions::from_bits_retain(CMS_CADES);
+    if let Err(e) = cms.verify(None, Some(&store), None, None, cades) {
+        tracing::info!("CAdES check refused: {e}");
+        return Err(ApiError::new(
+            codes::SIGNATURE_INVALID,
+            "The signature's signing-certificate attribute does not name the signer's certificate.",
+        ));
+    }
+    Ok(Verified {
+        content,
+        certificate,
+        signing_time,
+    })
+}

@@ -1,0 +1,484 @@
+//! The sandbox portal as a real process, with requests signed by `openssl cms -sign` (not by our
+//! client): each error code of docs/protocol.md earned by a request made to earn exactly it, the
+//! two successful journeys, idempotency, concurrency, and a crash mid-load.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use podpis_tests::portal::{issue_custom, Portal, Signer};
+use protocol::Purpose;
+
+/// The extensions of a qualified leaf certificate of the test CA, for custom certificates.
+const QUALIFIED: &str = "basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+certificatePolicies = 1.2.643.100.113.1
+subjectSignTool = СКЗИ «Тест»
+issuerSignTool = signTool:ПАК А, cATool:ПАК Б, signToolCert:СФ/1, cAToolCert:СФ/2";
+
+const IVANOV: &str =
+    "/C=RU/CN=Иванов Иван Иванович/SN=Иванов/GN=Иван Иванович/SNILS=54771278218/INN=773024663310";
+
+fn assert_code(answer: (u16, serde_json::Value), status: u16, code: &str) {
+    let (got_status, body) = answer;
+    assert_eq!(body["code"], code, "expected {code}, got {body}");
+    assert_eq!(got_status, status, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 10),
+        "a sentence: {body}"
+    );
+}
+
+/// Logs in as `profile`, asks a challenge for `purpose`, signs the request with `signer`.
+fn request(portal: &Portal, profile: &str, purpose: Purpose, signer: &Signer) -> (String, Vec<u8>) {
+    let (token, account) = portal.login_as(profile);
+    let challenge = portal.challenge(&token, purpose);
+    (token.clone(), signer.request(&account, &challenge))
+}
+
+#[test]
+fn entrepreneur_is_confirmed_and_a_repeated_request_gets_the_first_answer() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_eq!(portal.account(&token).level, protocol::Level::Standard);
+    let (status, first) = portal.submit(&token, &cms);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["level"], "confirmed");
+    assert_eq!(portal.account(&token).level, protocol::Level::Confirmed);
+    // The same bytes again (an answer lost on the way): the same answer, no second effect.
+    let (status, again) = portal.submit(&token, &cms);
+    assert_eq!((status, &again), (200, &first));
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM confirmations"), 1);
+    // Every attempt is in the audit table.
+    assert!(
+        portal.query_count("SELECT COUNT(*) FROM audit_events WHERE action = 'confirmation'") >= 2
+    );
+}
+
+#[test]
+fn legal_entity_registers_its_organisation_with_the_person_as_representative() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("legal-entity");
+    let (token, cms) = request(
+        &portal,
+        "legal-entity",
+        Purpose::RegisterOrganisation,
+        &signer,
+    );
+    let (status, body) = portal.submit(&token, &cms);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organisation"]["ogrn"], "1027716290722");
+    let account = portal.account(&token);
+    assert_eq!(account.organisations.len(), 1);
+    assert_eq!(account.organisations[0].organisation.inn, "7724419550");
+    assert_eq!(account.organisations[0].role, "representative");
+    // Registering the same organisation again.
+    let (token, cms) = request(
+        &portal,
+        "legal-entity",
+        Purpose::RegisterOrganisation,
+        &signer,
+    );
+    assert_code(portal.submit(&token, &cms), 409, "organisation-exists");
+}
+
+#[test]
+fn malformed_bodies() {
+    let portal = Portal::start(&[]);
+    let (token, _) = portal.login_as("entrepreneur");
+    assert_code(portal.submit(&token, b"not a CMS at all"), 400, "malformed");
+    // The right bytes with the wrong content type.
+    let response = Portal::http()
+        .post(format!("{}/api/v1/confirmations", portal.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .expect("send");
+    assert_eq!(response.status(), 400);
+    // A signed document that is not a request document.
+    let signer = Signer::for_profile("entrepreneur");
+    assert_code(
+        portal.submit(&token, &signer.sign(b"{\"hello\":1}")),
+        400,
+        "malformed",
+    );
+}
+
+#[test]
+fn too_large() {
+    let portal = Portal::start(&[]);
+    let (token, _) = portal.login_as("entrepreneur");
+    assert_code(
+        portal.submit(&token, &vec![0x30; 200 * 1024]),
+        413,
+        "too-large",
+    );
+}
+
+#[test]
+fn signature_invalid() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, mut cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    // The signature value is the last element of the SignerInfo, at the end of the DER.
+    let last = cms.len() - 1;
+    cms[last] ^= 0x01;
+    assert_code(portal.submit(&token, &cms), 422, "signature-invalid");
+}
+
+#[test]
+fn certificate_untrusted() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("untrusted-ca");
+    let (token, cms) = request(&portal, "untrusted-ca", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-untrusted");
+}
+
+#[test]
+fn certificate_expired() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("expired");
+    let (token, cms) = request(&portal, "expired", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-expired");
+}
+
+#[test]
+fn certificate_revoked() {
+    let signer = Signer::for_profile("entrepreneur");
+    let out = std::process::Command::new(podpis_tests::bin("podpis-vcard"))
+        .env("OPENSSL_CONF", podpis_tests::gost_conf())
+        .args(["pki", "revoke", "--dir"])
+        .arg(podpis_tests::pki_dir())
+        .arg("--cert")
+        .arg(&signer.cert_pem)
+        .output()
+        .expect("revoke");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A portal started after the revocation reads the new CRL.
+    let portal = Portal::start(&[]);
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-revoked");
+}
+
+#[test]
+fn certificate_not_qualified() {
+    let portal = Portal::start(&[]);
+    let signer = issue_custom(
+        IVANOV,
+        "keyUsage = critical, digitalSignature, nonRepudiation",
+    );
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(
+        portal.submit(&token, &cms),
+        422,
+        "certificate-not-qualified",
+    );
+}
+
+#[test]
+fn key_usage() {
+    let portal = Portal::start(&[]);
+    let extensions = QUALIFIED.replace("digitalSignature, nonRepudiation", "keyEncipherment");
+    let signer = issue_custom(IVANOV, &extensions);
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "key-usage");
+}
+
+#[test]
+fn algorithm_deprecated() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("uec");
+    let (token, cms) = request(&portal, "uec", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "algorithm-deprecated");
+}
+
+#[test]
+fn nonce_unknown_expired_used() {
+    let portal = Portal::start(&["--challenge-ttl-secs", "1"]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, account) = portal.login_as("entrepreneur");
+
+    let mut challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    challenge.nonce = "bm90LWEtbm9uY2UtdGhlLXBvcnRhbC1pc3N1ZWQ".into();
+    assert_code(
+        portal.submit(&token, &signer.request(&account, &challenge)),
+        404,
+        "nonce-unknown",
+    );
+
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_code(
+        portal.submit(&token, &signer.request(&account, &challenge)),
+        410,
+        "nonce-expired",
+    );
+
+    // A nonce of another account is unknown to this one.
+    let (other_token, _) = portal.login_as("legal-entity");
+    let foreign = portal.challenge(&other_token, Purpose::ConfirmIdentity);
+    assert_code(
+        portal.submit(&token, &signer.request(&account, &foreign)),
+        404,
+        "nonce-unknown",
+    );
+}
+
+#[test]
+fn nonce_used_by_a_different_request() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, account) = portal.login_as("entrepreneur");
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    let first = signer.request(&account, &challenge);
+    assert_eq!(portal.submit(&token, &first).0, 200);
+    // Same nonce, other bytes (signed a second later): not a repetition, a reuse.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = signer.request(&account, &challenge);
+    assert_ne!(first, second);
+    assert_code(portal.submit(&token, &second), 409, "nonce-used");
+}
+
+#[test]
+fn purpose_mismatch_and_origin_mismatch() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, account) = portal.login_as("entrepreneur");
+    let challenge = portal.challenge(&token, Purpose::RegisterOrganisation);
+    let mut document = signer.document(&account, &challenge);
+    document.purpose = Purpose::ConfirmIdentity;
+    assert_code(
+        portal.submit(&token, &signer.sign(&document.to_canonical_json())),
+        422,
+        "purpose-mismatch",
+    );
+
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    let mut document = signer.document(&account, &challenge);
+    document.origin = "https://portal.example".into();
+    assert_code(
+        portal.submit(&token, &signer.sign(&document.to_canonical_json())),
+        422,
+        "origin-mismatch",
+    );
+}
+
+#[test]
+fn account_not_standard() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, account) = portal.login("+79990000009", "novikova-sandbox-9");
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    assert_code(
+        portal.submit(&token, &signer.request(&account, &challenge)),
+        403,
+        "account-not-standard",
+    );
+}
+
+#[test]
+fn already_confirmed() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_eq!(portal.submit(&token, &cms).0, 200);
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 409, "already-confirmed");
+}
+
+#[test]
+fn snils_missing_for_a_legal_entity_certificate_without_the_persons_snils() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("legal-entity-without-snils");
+    let (token, cms) = request(
+        &portal,
+        "legal-entity-without-snils",
+        Purpose::RegisterOrganisation,
+        &signer,
+    );
+    assert_code(portal.submit(&token, &cms), 422, "snils-missing");
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM organisations"), 0);
+}
+
+#[test]
+fn snils_mismatch_for_another_persons_card() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("blocked-pin");
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "snils-mismatch");
+}
+
+#[test]
+fn name_mismatch() {
+    let portal = Portal::start(&[]);
+    let subject = IVANOV
+        .replace("SN=Иванов", "SN=Петров")
+        .replace("CN=Иванов", "CN=Петров");
+    let signer = issue_custom(&subject, QUALIFIED);
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "name-mismatch");
+}
+
+#[test]
+fn organisation_data_missing() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, cms) = request(
+        &portal,
+        "entrepreneur",
+        Purpose::RegisterOrganisation,
+        &signer,
+    );
+    assert_code(
+        portal.submit(&token, &cms),
+        422,
+        "organisation-data-missing",
+    );
+}
+
+#[test]
+fn rate_limited_and_unauthorised() {
+    let portal = Portal::start(&["--logins-per-minute", "2"]);
+    let send = |password: &str| {
+        let r = Portal::http()
+            .post(format!("{}/api/v1/sessions", portal.url))
+            .json(&serde_json::json!({ "login": "+79990000001", "password": password }))
+            .send()
+            .expect("login");
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().unwrap_or_default(),
+        )
+    };
+    assert_code(send("wrong-password"), 401, "unauthorised");
+    let (status, _) = send("ivanov-sandbox-1");
+    assert_eq!(status, 201);
+    assert_code(send("ivanov-sandbox-1"), 429, "rate-limited");
+    // No token, a made-up token.
+    assert_code(portal.submit("", b"x"), 401, "unauthorised");
+    assert_code(portal.submit("made-up", b"x"), 401, "unauthorised");
+}
+
+/// 50 copies of one signed request at once: exactly one effect, the same answer for all.
+#[test]
+fn fifty_concurrent_copies_have_one_effect_and_one_answer() {
+    let portal = Arc::new(Portal::start(&["--confirmations-per-minute", "1000"]));
+    let signer = Signer::for_profile("legal-entity");
+    let (token, cms) = request(
+        &portal,
+        "legal-entity",
+        Purpose::RegisterOrganisation,
+        &signer,
+    );
+    let (token, cms) = (Arc::new(token), Arc::new(cms));
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            let (portal, token, cms) = (Arc::clone(&portal), Arc::clone(&token), Arc::clone(&cms));
+            std::thread::spawn(move || portal.submit(&token, &cms))
+        })
+        .collect();
+    let answers: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let distinct: HashSet<String> = answers.iter().map(|(s, b)| format!("{s} {b}")).collect();
+    assert_eq!(distinct.len(), 1, "answers differ: {distinct:?}");
+    assert_eq!(answers[0].0, 200, "{}", answers[0].1);
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM organisations"), 1);
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM confirmations"), 1);
+}
+
+/// Requests of four journeys, ten copies each, sent while the portal is killed and started again
+/// on the same database; everything is then sent again. Nothing is lost, nothing doubled, and
+/// every copy of a request gets the same answer.
+#[test]
+fn a_crash_mid_load_loses_and_doubles_nothing() {
+    let mut portal = Portal::start(&["--confirmations-per-minute", "1000"]);
+    let journeys = [
+        ("entrepreneur", "entrepreneur", Purpose::ConfirmIdentity),
+        ("legal-entity", "legal-entity", Purpose::ConfirmIdentity),
+        (
+            "legal-entity",
+            "legal-entity",
+            Purpose::RegisterOrganisation,
+        ),
+        ("blocked-pin", "blocked-pin", Purpose::ConfirmIdentity),
+    ];
+    let mut requests = Vec::new();
+    for (profile, card, purpose) in journeys {
+        let signer = Signer::for_profile(card);
+        let (token, cms) = request(&portal, profile, purpose, &signer);
+        requests.push((token, cms));
+    }
+    let requests = Arc::new(requests);
+    let url = Arc::new(std::sync::Mutex::new(portal.url.clone()));
+    let fire = |requests: &Arc<Vec<(String, Vec<u8>)>>| {
+        let mut threads = Vec::new();
+        for copy in 0..10 {
+            for i in 0..requests.len() {
+                let (requests, url) = (Arc::clone(requests), Arc::clone(&url));
+                threads.push(std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(copy * 15));
+                    let base = url.lock().expect("url").clone();
+                    let (token, cms) = &requests[i];
+                    let answer = Portal::http()
+                        .post(format!("{base}/api/v1/confirmations"))
+                        .bearer_auth(token)
+                        .header("content-type", protocol::CMS_CONTENT_TYPE)
+                        .body(cms.clone())
+                        .send()
+                        .ok()
+                        .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()));
+                    (i, answer)
+                }));
+            }
+        }
+        threads
+    };
+    let during = fire(&requests);
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    portal.restart();
+    let during: Vec<_> = during
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let after: Vec<_> = fire(&requests)
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+
+    // After the restart every copy is answered, each request with one answer, all successes.
+    let mut answers: HashMap<usize, HashSet<String>> = HashMap::new();
+    for (i, answer) in after {
+        let (status, body) = answer.expect("answered after the restart");
+        assert_eq!(status, 200, "request {i}: {body}");
+        answers.entry(i).or_default().insert(body);
+    }
+    for (i, set) in &answers {
+        assert_eq!(set.len(), 1, "request {i} got different answers: {set:?}");
+    }
+    // What was answered before the crash is what is answered after it.
+    for (i, answer) in during {
+        if let Some((200, body)) = answer {
+            assert!(
+                answers[&i].contains(&body),
+                "request {i} answered differently after the crash"
+            );
+        }
+    }
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM confirmations"), 4);
+    assert_eq!(portal.query_count("SELECT COUNT(*) FROM organisations"), 1);
+    assert_eq!(
+        portal.query_count("SELECT COUNT(*) FROM accounts WHERE level = 'confirmed'"),
+        3
+    );
+    assert_eq!(
+        portal.query_count("SELECT COUNT(*) FROM challenges WHERE used_at IS NOT NULL"),
+        4
+    );
+}
