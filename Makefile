@@ -16,6 +16,7 @@ lint:
 # The end-to-end tests start podpis-vcard and podpis: the binaries are built first.
 test: build lint
 	cargo nextest run --workspace --no-fail-fast
+	scripts/schemathesis.sh
 	$(MAKE) fuzz-short
 
 # Fuzzing with cargo-fuzz (libFuzzer). The machine has a stable toolchain only; RUSTC_BOOTSTRAP

@@ -13,8 +13,8 @@ PACKAGES=(
     pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc
     # OpenSSL with the GOST engine (the virtual card, the portal, the tests' verifier)
     openssl libssl-dev libengine-gost-openssl pkg-config
-    # building Rust crates with C parts
-    build-essential
+    # building Rust crates with C parts; curl for the scripts
+    build-essential curl
     # the desktop app (Tauri 2) and its tests in a real window
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     xvfb webkit2gtk-driver
@@ -39,6 +39,11 @@ fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "setup: installing cargo-fuzz"
     cargo install --locked cargo-fuzz
+fi
+
+if ! command -v schemathesis >/dev/null 2>&1; then
+    echo "setup: installing schemathesis"
+    python3 -m pip install --quiet schemathesis
 fi
 
 # pcscd with the vpcd readers ("Virtual PCD 00 00" on TCP 35963, "Virtual PCD 00 01" on 35964).
