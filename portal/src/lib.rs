@@ -31,6 +31,7 @@ pub struct AppState {
     logins: Arc<limits::RateLimiter>,
     login_addresses: Arc<limits::RateLimiter>,
     confirmations: Arc<limits::RateLimiter>,
+    confirmation_addresses: Arc<limits::RateLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,9 @@ impl AppState {
             logins: Arc::new(limits::RateLimiter::new(limits.logins_per_minute)),
             login_addresses: Arc::new(limits::RateLimiter::new(limits.logins_per_minute * 6)),
             confirmations: Arc::new(limits::RateLimiter::new(limits.confirmations_per_minute)),
+            confirmation_addresses: Arc::new(limits::RateLimiter::new(
+                limits.confirmations_per_minute.saturating_mul(6),
+            )),
             trust: Arc::new(trust),
             config: Arc::new(config),
         })

@@ -249,6 +249,7 @@ fn level(text: &str) -> protocol::Level {
 
 async fn challenge(
     State(state): State<AppState>,
+    Remote(remote): Remote,
     auth: Authenticated,
     body: Result<Json<protocol::ChallengeRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<protocol::Challenge>), ApiError> {
@@ -266,6 +267,16 @@ async fn challenge(
         .bind(expires)
         .execute(&state.db)
         .await?;
+    store::audit(
+        &state.db,
+        t,
+        Some(&auth.account),
+        &remote,
+        "challenge",
+        "ok",
+        Some(request.purpose.as_str()),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(protocol::Challenge {
@@ -298,7 +309,7 @@ async fn confirm(
 ) -> Result<Json<protocol::ConfirmationResult>, ApiError> {
     let t = now();
     let body_sha256 = body.as_ref().ok().map(|b| hex::encode(Sha256::digest(b)));
-    let outcome = match confirm_inner(&state, &auth, &headers, body, t).await {
+    let outcome = match confirm_inner(&state, &auth, &remote, &headers, body, t).await {
         // A copy of a request that another copy got accepted meanwhile (nonce used, organisation
         // there): it gets that copy's answer.
         Err(e) if e.code != codes::RATE_LIMITED => match &body_sha256 {
@@ -327,11 +338,14 @@ async fn confirm(
 async fn confirm_inner(
     state: &AppState,
     auth: &Authenticated,
+    remote: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     t: i64,
 ) -> Result<protocol::ConfirmationResult, ApiError> {
-    if !state.confirmations.allow(&auth.account, t) {
+    if !state.confirmations.allow(&auth.account, t)
+        || !state.confirmation_addresses.allow(remote, t)
+    {
         return Err(ApiError::new(
             codes::RATE_LIMITED,
             "Too many confirmation requests; wait a minute and try again.",
