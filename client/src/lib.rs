@@ -1,4 +1,30 @@
-//! The confirmation protocol client and the flow that drives a confirmation.
+//! The confirmation protocol client and the flow that drives a confirmation, used alike by the
+//! `podpis` command-line tool and the desktop app.
 //!
-//! Empty on purpose: it is written once the sandbox portal defines the protocol (docs/protocol.md).
-//! Nothing here pretends to talk to a portal yet.
+//! - [`portal`]: the HTTP client of docs/protocol.md, with typed errors for every code;
+//! - [`session`]: the access token in the OS keyring, never in a file;
+//! - [`outbox`]: each signed request on disk before it is sent, until the portal has answered;
+//! - [`flow`]: the steps of a confirmation, reported as events;
+//! - [`messages`]: the one table of words (Russian and English) for every error and finding.
+
+pub mod flow;
+pub mod keystore;
+pub mod messages;
+pub mod outbox;
+pub mod portal;
+pub mod session;
+
+pub use messages::Language;
+
+/// Where the app keeps its files: `PODPIS_DATA_DIR`, or the OS data directory.
+pub fn default_data_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PODPIS_DATA_DIR") {
+        return dir.into();
+    }
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("podpis")
+}
+
+/// The sandbox portal is the default until a portal address is set.
+pub const SANDBOX_PORTAL: &str = "http://127.0.0.1:8780";

@@ -11,7 +11,7 @@ pub struct Config {
     pub database: PathBuf,
     /// PEM files of trusted roots and of the accredited CAs under them.
     pub trust: Vec<PathBuf>,
-    /// PEM CRLs; with any, every certificate of a chain must be covered by one.
+    /// PEM CRLs; with any, the signer's certificate must be covered by its CA's CRL.
     pub crls: Vec<PathBuf>,
     /// The origin documents must name; defaults to `http://<listen>`.
     pub origin: Option<String>,

@@ -2,7 +2,11 @@
 //!
 //! Exit codes: 0 success; 1 other failure; 2 usage; 3 smart card service or reader missing;
 //! 4 card error (removed, not answering, unknown, malformed); 5 PIN refused or blocked;
-//! 6 the certificate cannot do the job (an error finding).
+//! 6 the certificate cannot do the job (an error finding, another person's certificate);
+//! 7 the portal refused the request; 8 the portal could not be reached (a signed request is kept
+//! in the outbox); 9 not logged in, or the session has expired.
+
+mod account;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -28,6 +32,15 @@ struct Cli {
     /// Language of messages: ru (default) or en. Also from PODPIS_LANG.
     #[arg(long, global = true, env = "PODPIS_LANG", default_value = "ru")]
     lang: Lang,
+    /// Portal address (default: the last one logged in to, else the sandbox on 127.0.0.1:8780).
+    #[arg(long, global = true, env = "PODPIS_PORTAL")]
+    portal: Option<String>,
+    /// An extra trusted CA certificate (PEM) for the portal's HTTPS.
+    #[arg(long, global = true, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Where the session file and the outbox live (default: the OS data directory).
+    #[arg(long, global = true, env = "PODPIS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,10 +83,55 @@ enum Command {
         #[arg(long)]
         allow_last_try: bool,
     },
+    /// Logs in to the portal; the token goes to the OS keyring.
+    Login {
+        /// Phone, e-mail or SNILS.
+        login: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Logs out and forgets the token.
+    Logout,
+    /// Shows the account: level, person, organisations, requests waiting in the outbox.
+    Status,
+    /// Confirms the account with the signature on the card.
+    Confirm(ConfirmOptions),
+    /// Registers the organisation of a legal-entity certificate.
+    RegisterOrg(ConfirmOptions),
+    /// Lists the signed requests waiting for the portal's answer; `send` sends them.
+    Outbox {
+        #[arg(value_parser = ["send"])]
+        action: Option<String>,
+    },
+    /// Checks pcscd, readers, cards, certificates, the portal and the keyring, with hints.
+    Diagnose,
+}
+
+#[derive(clap::Args)]
+struct ConfirmOptions {
+    /// The reader of the card (needed when several cards are present).
+    #[arg(long)]
+    reader: Option<String>,
+    /// The certificate: its SHA-256 or a prefix (see `podpis certs`).
+    #[arg(long, value_name = "SHA256")]
+    cert: Option<String>,
+    /// Read the PIN from the first line of standard input instead of a prompt.
+    #[arg(long)]
+    pin_stdin: bool,
+    /// Send even a certificate of another person (the portal will refuse it, with its reason).
+    #[arg(long)]
+    force: bool,
+    /// Do not ask before signing the shown document.
+    #[arg(long)]
+    yes: bool,
+    /// Go ahead even when one wrong PIN would block the card.
+    #[arg(long)]
+    allow_last_try: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum Lang {
+pub enum Lang {
     Ru,
     En,
 }
@@ -89,7 +147,41 @@ impl Lang {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let common = account::Common {
+        json: cli.json,
+        lang: cli.lang,
+        portal: cli.portal.clone(),
+        ca_file: cli.ca_file.clone(),
+        data_dir: cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(client::default_data_dir),
+    };
+    let confirm_args = |purpose, o: ConfirmOptions| account::ConfirmArgs {
+        purpose,
+        reader: o.reader,
+        cert: o.cert,
+        pin_stdin: o.pin_stdin,
+        force: o.force,
+        yes: o.yes,
+        allow_last_try: o.allow_last_try,
+    };
     let result = match cli.command {
+        Command::Login {
+            login,
+            password_stdin,
+        } => account::login(&common, &login, password_stdin),
+        Command::Logout => account::logout(&common),
+        Command::Status => account::status(&common),
+        Command::Confirm(o) => {
+            account::confirm(&common, confirm_args(protocol::Purpose::ConfirmIdentity, o))
+        }
+        Command::RegisterOrg(o) => account::confirm(
+            &common,
+            confirm_args(protocol::Purpose::RegisterOrganisation, o),
+        ),
+        Command::Outbox { action } => account::outbox(&common, action.is_some()),
+        Command::Diagnose => account::diagnose(&common),
         Command::Readers { watch: false } => readers(cli.json),
         Command::Readers { watch: true } => watch(cli.json),
         Command::Certs { reader } => certs(cli.json, cli.lang, reader.as_deref()),
@@ -128,16 +220,16 @@ fn main() -> ExitCode {
 }
 
 /// An error as the CLI reports it.
-struct Failure {
-    code: &'static str,
+pub struct Failure {
+    code: String,
     message: String,
     exit: u8,
 }
 
 impl Failure {
-    fn new(code: &'static str, message: impl Into<String>, exit: u8) -> Self {
+    fn new(code: &str, message: impl Into<String>, exit: u8) -> Self {
         Self {
-            code,
+            code: code.to_owned(),
             message: message.into(),
             exit,
         }
@@ -167,11 +259,7 @@ impl From<TokenError> for Failure {
             TokenError::PinLengthRefused | TokenError::PinFormat(_) => ("pin-format", 5),
             _ => ("card-error", 4),
         };
-        Failure {
-            code,
-            message: e.to_string(),
-            exit,
-        }
+        Failure::new(code, e.to_string(), exit)
     }
 }
 
@@ -294,11 +382,7 @@ fn certs(json: bool, lang: Lang, only: Option<&str>) -> Result<ExitCode, Failure
         }
     }
     if let (Some(f), true) = (&failed, entries.is_empty()) {
-        return Err(Failure {
-            code: f.code,
-            message: f.message.clone(),
-            exit: f.exit,
-        });
+        return Err(Failure::new(&f.code, f.message.clone(), f.exit));
     }
     if json {
         print_json(&entries);

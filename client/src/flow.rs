@@ -1,0 +1,421 @@
+//! The confirmation flow, one state machine for the CLI and the desktop app:
+//! pick card and certificate → findings (stop on an error) → person check → PIN status →
+//! challenge → request document (shown) → PIN → signature on the card → outbox → send → result.
+//!
+//! [`Confirmation::prepare`] runs everything up to the PIN; [`Confirmation::sign_and_send`] takes
+//! the PIN and finishes. Each step is reported through the `on_event` callback.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use protocol::{Account, ConfirmationResult, Purpose, RequestDocument};
+use serde::Serialize;
+use signing::cades::{self, Content};
+use signing::certificate::{CertificateInfo, Finding, Severity};
+use signing::drivers::CardKey;
+use signing::token::{self, Reader};
+use signing::{CardError, CardKind, Pin, PinStatus, TokenError};
+use thiserror::Error;
+
+use crate::outbox::{Outbox, OutboxItem, RequestMeta};
+use crate::portal::{PortalClient, PortalError};
+
+/// Where the flow is, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    ReadingCard,
+    CheckingCertificate,
+    RequestingChallenge,
+    WaitingForPin,
+    SigningOnCard,
+    StoringRequest,
+    Sending,
+    PortalChecks,
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub enum FlowEvent {
+    Step(Step),
+    Findings(Vec<Finding>),
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowError {
+    #[error(transparent)]
+    Card(#[from] TokenError),
+    #[error(transparent)]
+    Portal(#[from] PortalError),
+    #[error("the certificate cannot be used: {0}")]
+    Finding(&'static str),
+    #[error("the certificate belongs to another person")]
+    PersonMismatch,
+    #[error("the certificate is not a legal entity's")]
+    NotAnOrganisation,
+    #[error("no card Podpis knows is inserted")]
+    NoCard,
+    #[error("several cards are inserted")]
+    SeveralCards,
+    #[error("no suitable certificate on the card")]
+    NoCertificate,
+    #[error("several certificates on the card")]
+    SeveralCertificates,
+    #[error("one PIN try left and no consent to use it")]
+    LastTryNotConfirmed,
+    #[error("the signed request could not be stored: {0}")]
+    Outbox(String),
+    /// Signed and stored, but the portal did not answer: the request waits in the outbox.
+    #[error("the request is kept in the outbox ({cause})")]
+    Kept { id: String, cause: PortalError },
+}
+
+impl FlowError {
+    /// The code of the messages table.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Card(e) => card_code(e).to_owned(),
+            Self::Portal(e) => e.code().to_owned(),
+            Self::Finding(code) => (*code).to_owned(),
+            Self::PersonMismatch => "person-mismatch".into(),
+            Self::NotAnOrganisation => "not-an-organisation".into(),
+            Self::NoCard => "no-card".into(),
+            Self::SeveralCards => "several-cards".into(),
+            Self::NoCertificate => "no-certificate".into(),
+            Self::SeveralCertificates => "several-certificates".into(),
+            Self::LastTryNotConfirmed => "pin-last-try".into(),
+            Self::Outbox(_) => "outbox".into(),
+            Self::Kept { cause, .. } => cause.code().to_owned(),
+        }
+    }
+}
+
+/// The messages-table code of a card error.
+pub fn card_code(e: &TokenError) -> &'static str {
+    match e {
+        TokenError::Card(CardError::NoService) => "pcsc-not-running",
+        TokenError::Card(CardError::NoReaders | CardError::UnknownReader(_)) => "no-reader",
+        TokenError::Card(CardError::NoCard) => "no-card",
+        TokenError::Card(CardError::Removed) => "card-removed",
+        TokenError::Card(CardError::NotResponding) => "card-not-responding",
+        TokenError::UnknownCard { .. } => "card-unknown",
+        TokenError::PinIncorrect { .. } => "pin-incorrect",
+        TokenError::PinBlocked => "pin-blocked",
+        TokenError::PinLengthRefused | TokenError::PinFormat(_) => "pin-format",
+        _ => "card-error",
+    }
+}
+
+/// Which card and certificate to use: none named means the only one there is.
+#[derive(Debug, Clone, Default)]
+pub struct CardChoice {
+    pub reader: Option<String>,
+    /// SHA-256 of the certificate, or a prefix of it.
+    pub certificate: Option<String>,
+}
+
+/// Everything up to the PIN: what the person sees before signing.
+pub struct Prepared {
+    pub reader: String,
+    pub kind: CardKind,
+    pub key: CardKey,
+    pub certificate: CertificateInfo,
+    pub findings: Vec<Finding>,
+    pub pin: PinStatus,
+    pub document: RequestDocument,
+    /// The exact bytes that are signed (canonical JSON).
+    pub document_bytes: Vec<u8>,
+    pub expires_at: String,
+    cades: cades::Prepared,
+}
+
+/// A confirmation or an organisation registration against one portal, for one logged-in account.
+pub struct Confirmation {
+    pub portal: PortalClient,
+    token: zeroize::Zeroizing<String>,
+    pub account: Account,
+    outbox: Outbox,
+}
+
+impl Confirmation {
+    pub async fn new(
+        portal: PortalClient,
+        token: zeroize::Zeroizing<String>,
+        data_dir: PathBuf,
+    ) -> Result<Self, FlowError> {
+        let account = portal.account(&token).await?;
+        let outbox = Outbox::open(&data_dir).map_err(FlowError::Outbox)?;
+        Ok(Self {
+            portal,
+            token,
+            account,
+            outbox,
+        })
+    }
+
+    /// Reads the card, checks the certificate, asks the portal for a challenge and builds the
+    /// document. Stops before the PIN on an error finding, on a blocked PIN, and (unless `force`)
+    /// on a certificate of another person.
+    pub async fn prepare(
+        &self,
+        choice: &CardChoice,
+        purpose: Purpose,
+        force: bool,
+        on_event: &(dyn Fn(FlowEvent) + Send + Sync),
+    ) -> Result<Prepared, FlowError> {
+        on_event(FlowEvent::Step(Step::ReadingCard));
+        let choice = choice.clone();
+        let (reader, kind, key, certificate) = blocking(move || pick(&choice)).await??;
+        on_event(FlowEvent::Step(Step::CheckingCertificate));
+        let findings = certificate.findings_at(SystemTime::now());
+        on_event(FlowEvent::Findings(findings.clone()));
+        if let Some(stop) = findings.iter().find(|f| f.severity == Severity::Error) {
+            return Err(FlowError::Finding(stop.code.as_str()));
+        }
+        if !force
+            && self.account.person.snils.is_some()
+            && certificate.snils != self.account.person.snils
+        {
+            return Err(FlowError::PersonMismatch);
+        }
+        if purpose == Purpose::RegisterOrganisation && !force && certificate.ogrn.is_none() {
+            return Err(FlowError::NotAnOrganisation);
+        }
+        let reader_name = reader.clone();
+        let pin = blocking(move || Reader::new(reader_name).pin_status()).await??;
+        if pin.is_blocked() {
+            return Err(TokenError::PinBlocked.into());
+        }
+
+        on_event(FlowEvent::Step(Step::RequestingChallenge));
+        let challenge = self.portal.challenge(&self.token, purpose).await?;
+        let signing_time = SystemTime::now();
+        let document = RequestDocument {
+            account: self.account.id.clone(),
+            certificate_sha256: certificate.sha256.clone(),
+            format: protocol::DOCUMENT_FORMAT.to_owned(),
+            nonce: challenge.nonce.clone(),
+            organisation: match (purpose, &certificate.ogrn, &certificate.inn_le) {
+                (Purpose::RegisterOrganisation, Some(ogrn), Some(inn)) => {
+                    Some(protocol::Organisation {
+                        name: certificate
+                            .organisation
+                            .clone()
+                            .or_else(|| certificate.subject.clone())
+                            .unwrap_or_default(),
+                        ogrn: ogrn.clone(),
+                        inn: inn.clone(),
+                    })
+                }
+                _ => None,
+            },
+            origin: challenge.origin.clone(),
+            person: protocol::Person {
+                surname: certificate.surname.clone().unwrap_or_default(),
+                given_names: certificate.given_names.clone().unwrap_or_default(),
+                snils: certificate.snils.clone(),
+                inn: certificate.inn.clone(),
+            },
+            purpose,
+            signing_time: rfc3339(signing_time),
+        };
+        let document_bytes = document.to_canonical_json();
+        let cades = cades::prepare(
+            &document_bytes,
+            &key.certificate,
+            key.algorithm,
+            signing_time,
+            Content::Attached,
+        )
+        .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
+        on_event(FlowEvent::Step(Step::WaitingForPin));
+        Ok(Prepared {
+            reader,
+            kind,
+            key,
+            certificate,
+            findings,
+            pin,
+            document,
+            document_bytes,
+            expires_at: challenge.expires_at,
+            cades,
+        })
+    }
+
+    /// Has the card sign (the PIN is sent once, never retried), stores the request, sends it.
+    /// On the last try the caller must pass `last_try_confirmed`.
+    pub async fn sign_and_send(
+        &self,
+        prepared: Prepared,
+        pin: Pin,
+        last_try_confirmed: bool,
+        on_event: &(dyn Fn(FlowEvent) + Send + Sync),
+    ) -> Result<ConfirmationResult, FlowError> {
+        if prepared.pin.is_last_try() && !last_try_confirmed {
+            return Err(FlowError::LastTryNotConfirmed);
+        }
+        on_event(FlowEvent::Step(Step::SigningOnCard));
+        let digest = prepared.cades.digest_to_sign().to_vec();
+        let (reader, key, algorithm) = (
+            prepared.reader.clone(),
+            prepared.key.reference,
+            prepared.key.algorithm,
+        );
+        let signature =
+            blocking(move || Reader::new(reader).sign(key, algorithm, digest, pin)).await??;
+        let cms = prepared
+            .cades
+            .finish(&signature)
+            .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
+
+        on_event(FlowEvent::Step(Step::StoringRequest));
+        let document = String::from_utf8_lossy(&prepared.document_bytes).into_owned();
+        let meta = RequestMeta {
+            portal: self.portal.origin(),
+            account: self.account.id.clone(),
+            purpose: prepared.document.purpose,
+            nonce: prepared.document.nonce.clone(),
+            expires_at: prepared.expires_at.clone(),
+            created_at: rfc3339(SystemTime::now()),
+        };
+        let item = OutboxItem::new(meta, &document, &cms);
+        self.outbox.store(&item).map_err(FlowError::Outbox)?;
+        self.deliver(&item, on_event).await
+    }
+
+    /// Sends a stored request; removes it once the portal has judged it (accepted or refused),
+    /// keeps it when the portal could not be asked.
+    pub async fn deliver(
+        &self,
+        item: &OutboxItem,
+        on_event: &(dyn Fn(FlowEvent) + Send + Sync),
+    ) -> Result<ConfirmationResult, FlowError> {
+        on_event(FlowEvent::Step(Step::Sending));
+        let cms = item.cms().map_err(FlowError::Outbox)?;
+        on_event(FlowEvent::Step(Step::PortalChecks));
+        match self.portal.submit(&self.token, &cms).await {
+            Ok(result) => {
+                self.outbox.remove(&item.id).map_err(FlowError::Outbox)?;
+                on_event(FlowEvent::Step(Step::Done));
+                Ok(result)
+            }
+            Err(e) if e.is_transient() => Err(FlowError::Kept {
+                id: item.id.clone(),
+                cause: e,
+            }),
+            Err(e) => {
+                self.outbox.remove(&item.id).map_err(FlowError::Outbox)?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The requests of this account on this portal still waiting for an answer.
+    pub fn pending(&self) -> Result<Vec<OutboxItem>, FlowError> {
+        let origin = self.portal.origin();
+        Ok(self
+            .outbox
+            .pending()
+            .map_err(FlowError::Outbox)?
+            .into_iter()
+            .filter(|i| i.meta.portal == origin && i.meta.account == self.account.id)
+            .collect())
+    }
+}
+
+/// Picks the reader and the certificate: the ones named, or the only ones there are.
+fn pick(choice: &CardChoice) -> Result<(String, CardKind, CardKey, CertificateInfo), FlowError> {
+    let reader = match &choice.reader {
+        Some(name) => name.clone(),
+        None => {
+            let known: Vec<_> = token::list_readers()
+                .map_err(TokenError::from)?
+                .into_iter()
+                .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
+                .collect();
+            match known.as_slice() {
+                [] => return Err(FlowError::NoCard),
+                [one] => one.reader.clone(),
+                _ => return Err(FlowError::SeveralCards),
+            }
+        }
+    };
+    let (kind, contents) = Reader::new(&reader).read()?;
+    let mut keys: Vec<_> = contents
+        .keys
+        .into_iter()
+        .filter_map(|k| {
+            CertificateInfo::parse(&k.certificate)
+                .ok()
+                .map(|info| (k, info))
+        })
+        .filter(|(_, info)| {
+            choice
+                .certificate
+                .as_deref()
+                .is_none_or(|c| info.sha256.starts_with(&c.to_lowercase()))
+        })
+        .collect();
+    match keys.len() {
+        0 => Err(FlowError::NoCertificate),
+        1 => {
+            let (key, info) = keys.remove(0);
+            Ok((reader, kind, key, info))
+        }
+        _ => Err(FlowError::SeveralCertificates),
+    }
+}
+
+/// Card work blocks its thread (with its own deadline): keep it off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FlowError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        FlowError::Card(TokenError::Card(CardError::Pcsc(format!(
+            "card task failed: {e}"
+        ))))
+    })
+}
+
+/// RFC 3339 UTC, seconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    der_time(secs)
+}
+
+fn der_time(secs: u64) -> String {
+    // 1970-01-01 + days, by the civil-from-days algorithm (H. Hinnant).
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc_seconds() {
+        assert_eq!(der_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(der_time(1_709_164_800), "2024-02-29T00:00:00Z");
+        assert_eq!(der_time(1_795_000_059), "2026-11-18T11:07:39Z");
+    }
+}
