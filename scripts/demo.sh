@@ -1,47 +1,72 @@
 #!/usr/bin/env bash
-# The demo: a virtual GOST token (entrepreneur profile) in vpcd's first reader, found, recognised
-# and read by `podpis`, and a signature made on the card and checked by OpenSSL.
-# Everything it starts, it stops.
+# The demo: the whole confirmation against the sandbox portal with the virtual card.
+# A test PKI, the entrepreneur's virtual GOST token in a free vpcd reader, the sandbox portal on
+# loopback with seeded accounts; then `podpis login` and `podpis confirm` with the test PIN,
+# printing the account level before and after. Everything it starts, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GOST_CONF="$PWD/config/openssl-gost.cnf"
 RUN="$PWD/run/demo"
 BIN="$PWD/target/debug"
+rm -rf "$RUN/portal.db"* "$RUN/data" "$RUN/card-entrepreneur"
 mkdir -p "$RUN"
 
-card_pid=""
+pids=()
 cleanup() {
-    if [ -n "$card_pid" ]; then
-        kill "$card_pid" 2>/dev/null || true
-        wait "$card_pid" 2>/dev/null || true
-    fi
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
 }
 trap cleanup EXIT
 
+reader_has_card() {
+    "$BIN/podpis" readers --json | grep -A2 "\"$1\"" | grep -q '"atr"'
+}
 port=35963
 reader="Virtual PCD 00 00"
-if "$BIN/podpis" readers --json | grep -A2 "\"$reader\"" | grep -q '"atr"'; then
+if reader_has_card "$reader"; then
     port=35964
     reader="Virtual PCD 00 01"
 fi
 
-echo "== Test PKI and the entrepreneur's card"
+echo "== Test PKI, the entrepreneur's virtual token in \"$reader\""
 OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-vcard" pki init --dir "$RUN/pki"
 OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-vcard" --profile entrepreneur --pki "$RUN/pki" \
     --state "$RUN/card-entrepreneur" --port "$port" 2>"$RUN/vcard.log" &
-card_pid=$!
+pids+=($!)
 for _ in $(seq 1 100); do
-    "$BIN/podpis" readers --json | grep -A2 "\"$reader\"" | grep -q '"atr"' && break
+    reader_has_card "$reader" && break
     sleep 0.1
 done
 
 echo
-echo "== podpis readers"
-"$BIN/podpis" readers
+echo "== The sandbox portal"
+"$BIN/podpis-portal" seed --db "$RUN/portal.db"
+OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-portal" serve --listen 127.0.0.1:0 --db "$RUN/portal.db" \
+    --trust "$RUN/pki/root.pem" --trust "$RUN/pki/ca.pem" --crl "$RUN/pki/crl.pem" \
+    >"$RUN/portal.out" 2>"$RUN/portal.log" &
+pids+=($!)
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$RUN/portal.out" 2>/dev/null && break
+    sleep 0.1
+done
+portal=$(sed -n 's/.*listening on //p' "$RUN/portal.out")
+echo "listening on $portal"
+
+export PODPIS_DATA_DIR="$RUN/data"
 echo
-echo "== podpis certs --reader \"$reader\""
-"$BIN/podpis" certs --reader "$reader"
+echo "== podpis login +79990000001"
+echo "ivanov-sandbox-1" | "$BIN/podpis" --portal "$portal" login +79990000001 --password-stdin
+before=$("$BIN/podpis" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["level"])')
+echo "level before: $before"
 echo
-echo "The card's PIN is 12345678. Signing a confirmation with it against the sandbox portal"
-echo "comes with the portal and the confirmation flow (docs/, issues 4 and 5)."
+echo "== podpis confirm --reader \"$reader\" (PIN 12345678)"
+echo "12345678" | "$BIN/podpis" confirm --reader "$reader" --pin-stdin
+after=$("$BIN/podpis" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["level"])')
+echo
+echo "level before: $before"
+echo "level after:  $after"
+"$BIN/podpis" logout >/dev/null
+[ "$before" = standard ] && [ "$after" = confirmed ]
