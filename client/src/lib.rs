@@ -7,6 +7,7 @@
 //! - [`flow`]: the steps of a confirmation, reported as events;
 //! - [`messages`]: the one table of words (Russian and English) for every error and finding.
 
+pub mod diagnose;
 pub mod flow;
 pub mod keystore;
 pub mod messages;

@@ -4,7 +4,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use client::flow::{CardChoice, Confirmation, FlowError, FlowEvent};
 use client::messages::{self, Language};
@@ -433,163 +432,15 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
     Ok(worst.map_or(ExitCode::SUCCESS, |f| ExitCode::from(f.exit)))
 }
 
-/// One line of `diagnose`.
-struct Check {
-    name: &'static str,
-    status: &'static str,
-    detail: String,
-    hint: String,
-}
-
 pub fn diagnose(common: &Common) -> Result<ExitCode, Failure> {
-    let language = common.language();
-    let hint = |code: &str| messages::describe(code, language);
-    let mut checks = Vec::new();
-    match signing::token::list_readers() {
-        Err(e) => {
-            let code = client::flow::card_code(&TokenError::Card(e.clone()));
-            checks.push(Check {
-                name: "pcscd",
-                status: "fail",
-                detail: e.to_string(),
-                hint: hint(code),
-            });
-        }
-        Ok(readers) => {
-            checks.push(Check {
-                name: "pcscd",
-                status: "ok",
-                detail: "running".into(),
-                hint: String::new(),
-            });
-            let with_card: Vec<_> = readers.iter().filter(|r| r.card.is_some()).collect();
-            checks.push(Check {
-                name: "readers",
-                status: if readers.is_empty() { "fail" } else { "ok" },
-                detail: readers
-                    .iter()
-                    .map(|r| r.reader.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                hint: if readers.is_empty() {
-                    hint("no-reader")
-                } else {
-                    String::new()
-                },
-            });
-            let known: Vec<_> = with_card
-                .iter()
-                .filter(|r| {
-                    r.card
-                        .as_ref()
-                        .is_some_and(|c| c.kind != signing::CardKind::Unknown)
-                })
-                .collect();
-            checks.push(Check {
-                name: "cards",
-                status: if known.is_empty() { "warn" } else { "ok" },
-                detail: known
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{}: {}",
-                            r.reader,
-                            r.card.as_ref().map_or("", |c| c.kind.as_str())
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                hint: if known.is_empty() {
-                    hint("no-card")
-                } else {
-                    String::new()
-                },
-            });
-            for r in known {
-                match signing::token::Reader::new(&r.reader).read() {
-                    Ok((_, contents)) => {
-                        for key in contents.keys {
-                            let Ok(info) =
-                                signing::certificate::CertificateInfo::parse(&key.certificate)
-                            else {
-                                continue;
-                            };
-                            let findings = info.findings_at(SystemTime::now());
-                            let error = findings.iter().find(|f| f.severity == Severity::Error);
-                            let warning = findings.iter().find(|f| f.severity == Severity::Warning);
-                            let (status, hint_text) = match (error, warning) {
-                                (Some(f), _) => ("fail", hint(f.code.as_str())),
-                                (None, Some(f)) => ("warn", hint(f.code.as_str())),
-                                _ => ("ok", String::new()),
-                            };
-                            checks.push(Check {
-                                name: "certificate",
-                                status,
-                                detail: format!(
-                                    "{}: {}",
-                                    r.reader,
-                                    info.subject.unwrap_or_default()
-                                ),
-                                hint: hint_text,
-                            });
-                        }
-                    }
-                    Err(e) => checks.push(Check {
-                        name: "certificate",
-                        status: "fail",
-                        detail: format!("{}: {e}", r.reader),
-                        hint: hint(client::flow::card_code(&e)),
-                    }),
-                }
-            }
-        }
-    }
-    match common.client() {
-        Err(f) => checks.push(Check {
-            name: "portal",
-            status: "fail",
-            detail: common.portal_address(),
-            hint: f.message,
-        }),
-        Ok(portal) => match runtime()?.block_on(portal.health()) {
-            Ok(()) => checks.push(Check {
-                name: "portal",
-                status: "ok",
-                detail: portal.origin(),
-                hint: String::new(),
-            }),
-            Err(e) => checks.push(Check {
-                name: "portal",
-                status: "fail",
-                detail: portal.origin(),
-                hint: hint(e.code()),
-            }),
-        },
-    }
-    match Sessions::probe() {
-        Ok(()) => checks.push(Check {
-            name: "keyring",
-            status: "ok",
-            detail: "usable".into(),
-            hint: String::new(),
-        }),
-        Err(e) => checks.push(Check {
-            name: "keyring",
-            status: "fail",
-            detail: e.to_string(),
-            hint: hint("keyring"),
-        }),
-    }
+    let portal = common.client().map_err(|_| common.portal_address());
+    let checks = runtime()?.block_on(client::diagnose::run(portal, common.language()));
     let failed = checks.iter().any(|c| c.status == "fail");
     if common.json {
-        let value: Vec<_> = checks
-            .iter()
-            .map(|c| serde_json::json!({ "check": c.name, "status": c.status, "detail": c.detail, "hint": c.hint }))
-            .collect();
-        println!("{}", serde_json::Value::Array(value));
+        println!("{}", serde_json::to_string(&checks).unwrap_or_default());
     } else {
         for c in &checks {
-            println!("{:4} {:12} {}", c.status, c.name, c.detail);
+            println!("{:4} {:12} {}", c.status, c.check, c.detail);
             if !c.hint.is_empty() {
                 println!("     {:12} {}", "", c.hint);
             }
