@@ -1,12 +1,16 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs the main job
 #   make test   sets everything up and runs the whole test suite
-.PHONY: setup build lint test demo fuzz fuzz-short clean
+.PHONY: setup ui build lint test demo fuzz fuzz-short clean
 
 setup:
 	scripts/setup.sh
 
-build: setup
+# The web UI is built first: the desktop app embeds ui/dist when it is compiled.
+ui: setup
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+build: ui
 	cargo build --workspace --bins
 
 lint:
@@ -15,6 +19,7 @@ lint:
 
 # The end-to-end tests start podpis-vcard and podpis: the binaries are built first.
 test: build lint
+	cd ui && npm test
 	cargo nextest run --workspace --no-fail-fast
 	scripts/schemathesis.sh
 	$(MAKE) fuzz-short
@@ -39,4 +44,4 @@ demo: build
 
 clean:
 	cargo clean
-	rm -rf run
+	rm -rf run ui/dist ui/node_modules

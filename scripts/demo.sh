@@ -70,3 +70,13 @@ echo "level before: $before"
 echo "level after:  $after"
 "$BIN/podpis" logout >/dev/null
 [ "$before" = standard ] && [ "$after" = confirmed ]
+
+# With a display, the desktop app opens too, in sandbox mode (its own portal inside, trusting the
+# same test PKI, its own data directory), with the virtual card still inserted. Closing its
+# window ends the demo.
+if [ -n "${DISPLAY:-}" ]; then
+    echo
+    echo "== The desktop app (sandbox mode); log in as +79990000001 / ivanov-sandbox-1, PIN 12345678"
+    rm -rf "$RUN/app-data"
+    PODPIS_DATA_DIR="$RUN/app-data" PODPIS_SANDBOX=1 PODPIS_SANDBOX_PKI="$RUN/pki" "$BIN/podpis-desktop" || true
+fi

@@ -41,6 +41,10 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
 
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+    echo "setup: installing tauri-driver (WebDriver for the desktop app's tests)"
+    cargo install --locked tauri-driver
+fi
 if ! command -v schemathesis >/dev/null 2>&1; then
     echo "setup: installing schemathesis"
     python3 -m pip install --quiet schemathesis

@@ -98,6 +98,9 @@ fn words(code: &str) -> (&'static str, &'static str) {
         "person-mismatch" => ("Сертификат принадлежит другому человеку (СНИЛС не совпадает с учётной записью). Вставьте свой носитель.", "The certificate belongs to another person (its SNILS is not the account's). Insert your own card."),
         "not-an-organisation" => ("Для регистрации организации нужен сертификат юридического лица (с ОГРН).", "Registering an organisation needs a legal-entity certificate (with OGRN)."),
         "cancelled" => ("Отменено.", "Cancelled."),
+        "sandbox-pki" => ("Не найден тестовый УЦ песочницы. Создайте его: podpis-vcard pki init --dir <каталог> и укажите каталог в настройках.", "The sandbox's test CA is missing. Create it with podpis-vcard pki init --dir <dir> and set the directory in the settings."),
+        "sandbox" => ("Не удалось запустить песочницу.", "The sandbox could not be started."),
+        "settings" => ("Не удалось сохранить настройки.", "The settings could not be saved."),
         "outbox" => ("Не удалось сохранить подписанный запрос на диск. Ничего не отправлено.", "The signed request could not be saved to disk. Nothing was sent."),
         _ => ("Непредвиденная ошибка.", "Unexpected error."),
     }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use signing;
 
+pub mod desktop;
 pub mod portal;
 
 /// vpcd's two readers and the ports their cards connect to.

@@ -1,0 +1,6 @@
+//! The Tauri commands, a few lines each over `client` and `signing`.
+
+pub mod cards;
+pub mod confirm;
+pub mod portal;
+pub mod settings;

@@ -1,0 +1,150 @@
+use client::flow::{CardChoice, Confirmation, FlowEvent};
+use serde::Serialize;
+use signing::Pin;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::commands::cards::{findings, FindingView};
+use crate::commands::portal::{client_for, token_for};
+use crate::error::UiError;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct PreparedView {
+    /// The exact document to be signed, pretty-printed for reading.
+    document: String,
+    tries_left: u8,
+    max_tries: u8,
+    last_try: bool,
+    findings: Vec<FindingView>,
+}
+
+#[derive(Serialize)]
+pub struct OutboxView {
+    id: String,
+    purpose: protocol::Purpose,
+    created_at: String,
+    expires_at: String,
+    document: String,
+}
+
+fn progress(app: AppHandle) -> impl Fn(FlowEvent) + Send + Sync {
+    move |event| {
+        if let FlowEvent::Step(step) = event {
+            let _ = app.emit("confirm://progress", step);
+        }
+    }
+}
+
+async fn confirmation(state: &AppState) -> Result<Confirmation, UiError> {
+    let portal = client_for(state).await?;
+    let token = token_for(state, &portal).await?;
+    Confirmation::new(portal, token, state.data_dir.clone())
+        .await
+        .map_err(|e| UiError::flow(&e, state.language()))
+}
+
+/// Everything up to the PIN: card, findings, challenge, the document.
+#[tauri::command]
+pub async fn confirm_prepare(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    purpose: protocol::Purpose,
+    reader: String,
+    certificate: String,
+    force: bool,
+) -> Result<PreparedView, UiError> {
+    let language = state.language();
+    let flow = confirmation(&state).await?;
+    let choice = CardChoice {
+        reader: Some(reader),
+        certificate: Some(certificate),
+    };
+    let prepared = flow
+        .prepare(&choice, purpose, force, &progress(app))
+        .await
+        .map_err(|e| UiError::flow(&e, language))?;
+    let document = serde_json::from_slice::<serde_json::Value>(&prepared.document_bytes)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default();
+    let view = PreparedView {
+        document,
+        tries_left: prepared.pin.tries_left,
+        max_tries: prepared.pin.max_tries,
+        last_try: prepared.pin.is_last_try(),
+        findings: findings(&prepared.certificate, language),
+    };
+    *state.pending.lock().await = Some((flow, prepared));
+    Ok(view)
+}
+
+/// The PIN goes straight into a zeroed `Pin`; the UI keeps no copy after this call.
+#[tauri::command]
+pub async fn confirm_sign(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    pin: String,
+    last_try_confirmed: bool,
+) -> Result<protocol::ConfirmationResult, UiError> {
+    let language = state.language();
+    let pin =
+        Pin::new(pin).map_err(|e| UiError::card(&signing::TokenError::PinFormat(e), language))?;
+    let (flow, prepared) = state
+        .pending
+        .lock()
+        .await
+        .take()
+        .ok_or_else(|| UiError::new("nonce-unknown", language))?;
+    flow.sign_and_send(prepared, pin, last_try_confirmed, &progress(app))
+        .await
+        .map_err(|e| UiError::flow(&e, language))
+}
+
+#[tauri::command]
+pub async fn confirm_cancel(state: State<'_, AppState>) -> Result<(), UiError> {
+    *state.pending.lock().await = None;
+    Ok(())
+}
+
+fn outbox_views(state: &AppState) -> Result<Vec<OutboxView>, UiError> {
+    let outbox = client::outbox::Outbox::open(&state.data_dir)
+        .map_err(|_| UiError::new("outbox", state.language()))?;
+    Ok(outbox
+        .pending()
+        .map_err(|_| UiError::new("outbox", state.language()))?
+        .into_iter()
+        .map(|i| OutboxView {
+            id: i.id,
+            purpose: i.meta.purpose,
+            created_at: i.meta.created_at,
+            expires_at: i.meta.expires_at,
+            document: i.document,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn outbox_list(state: State<'_, AppState>) -> Result<Vec<OutboxView>, UiError> {
+    outbox_views(&state)
+}
+
+#[tauri::command]
+pub async fn outbox_send(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<Vec<OutboxView>, UiError> {
+    let flow = confirmation(&state).await?;
+    let on_event = progress(app);
+    let mut first_error = None;
+    for item in flow
+        .pending()
+        .map_err(|e| UiError::flow(&e, state.language()))?
+    {
+        if let Err(e) = flow.deliver(&item, &on_event).await {
+            first_error.get_or_insert(UiError::flow(&e, state.language()));
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => outbox_views(&state),
+    }
+}

@@ -1,0 +1,183 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use client::portal::PortalClient;
+use client::session::{SessionInfo, Sessions};
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::UiError;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct PortalInfo {
+    portal: String,
+    sandbox: bool,
+    sandbox_running: bool,
+}
+
+#[derive(Serialize)]
+pub struct AccountView {
+    #[serde(flatten)]
+    account: protocol::Account,
+    outbox: usize,
+}
+
+/// The portal in use: the one set, else the running sandbox, else the sandbox's default address.
+pub async fn portal_address(state: &AppState) -> String {
+    if let Some(portal) = state.settings().portal.filter(|p| !p.is_empty()) {
+        return portal;
+    }
+    match state.sandbox.lock().await.as_ref() {
+        Some(running) => running.origin.clone(),
+        None => client::SANDBOX_PORTAL.to_owned(),
+    }
+}
+
+pub async fn client_for(state: &AppState) -> Result<PortalClient, UiError> {
+    let extra_ca = state
+        .settings()
+        .extra_ca
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from);
+    PortalClient::new(&portal_address(state).await, extra_ca.as_deref())
+        .map_err(|e| UiError::portal(&e, state.language()))
+}
+
+pub async fn token_for(
+    state: &AppState,
+    portal: &PortalClient,
+) -> Result<zeroize::Zeroizing<String>, UiError> {
+    Sessions::new(&state.data_dir)
+        .token(&portal.origin())
+        .map_err(|e| UiError::session(&e, state.language()))
+}
+
+#[tauri::command]
+pub async fn portal_info(state: State<'_, AppState>) -> Result<PortalInfo, UiError> {
+    Ok(PortalInfo {
+        portal: portal_address(&state).await,
+        sandbox: state.settings().portal.filter(|p| !p.is_empty()).is_none(),
+        sandbox_running: state.sandbox.lock().await.is_some(),
+    })
+}
+
+/// Starts the sandbox portal inside the app, on loopback, with its database in the data
+/// directory, trusting the test PKI of the virtual card.
+pub async fn start_sandbox(state: &AppState) -> Result<String, UiError> {
+    let language = state.language();
+    let mut sandbox = state.sandbox.lock().await;
+    if let Some(running) = sandbox.as_ref() {
+        return Ok(running.origin.clone());
+    }
+    let pki = state
+        .settings()
+        .sandbox_pki
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("PODPIS_SANDBOX_PKI").map(PathBuf::from))
+        .unwrap_or_else(|| state.data_dir.join("sandbox").join("pki"));
+    if !pki.join("root.pem").exists() {
+        return Err(UiError::new("sandbox-pki", language));
+    }
+    let dir = state.data_dir.join("sandbox");
+    std::fs::create_dir_all(&dir).map_err(|_| UiError::new("sandbox", language))?;
+    let config = |listen: SocketAddr| portal::Config {
+        listen,
+        database: dir.join("portal.db"),
+        trust: vec![pki.join("root.pem"), pki.join("ca.pem")],
+        crls: vec![pki.join("crl.pem")],
+        origin: None,
+        limits: portal::Limits::default(),
+    };
+    // The sandbox's usual address, so that the CLI finds it too; any free port when taken.
+    let running = match portal::start(config(([127, 0, 0, 1], 8780).into())).await {
+        Ok(running) => running,
+        Err(portal::StartError::Listen(..)) => portal::start(config(([127, 0, 0, 1], 0).into()))
+            .await
+            .map_err(|e| {
+                eprintln!("podpis-desktop: sandbox: {e}");
+                UiError::new("sandbox", language)
+            })?,
+        Err(e) => {
+            eprintln!("podpis-desktop: sandbox: {e}");
+            return Err(UiError::new("sandbox", language));
+        }
+    };
+    let db = portal::store::open(&dir.join("portal.db"))
+        .await
+        .map_err(|_| UiError::new("sandbox", language))?;
+    portal::seed::seed(&db)
+        .await
+        .map_err(|_| UiError::new("sandbox", language))?;
+    db.close().await;
+    let origin = running.origin.clone();
+    *sandbox = Some(running);
+    Ok(origin)
+}
+
+#[tauri::command]
+pub async fn sandbox_start(state: State<'_, AppState>) -> Result<PortalInfo, UiError> {
+    start_sandbox(&state).await?;
+    portal_info(state).await
+}
+
+#[tauri::command]
+pub async fn login(
+    state: State<'_, AppState>,
+    login: String,
+    password: String,
+) -> Result<AccountView, UiError> {
+    let language = state.language();
+    let password = zeroize::Zeroizing::new(password);
+    let portal = client_for(&state).await?;
+    let answer = portal
+        .login(&login, &password)
+        .await
+        .map_err(|e| UiError::portal(&e, language))?;
+    let info = SessionInfo {
+        portal: portal.origin(),
+        account: answer.account,
+        expires_at: answer.expires_at,
+    };
+    Sessions::new(&state.data_dir)
+        .save(&info, &answer.token)
+        .map_err(|e| UiError::session(&e, language))?;
+    account(state).await
+}
+
+#[tauri::command]
+pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
+    let portal = client_for(&state).await?;
+    if let Ok(token) = token_for(&state, &portal).await {
+        let _ = portal.logout(&token).await;
+    }
+    Sessions::new(&state.data_dir)
+        .clear(&portal.origin())
+        .map_err(|e| UiError::session(&e, state.language()))
+}
+
+#[tauri::command]
+pub async fn account(state: State<'_, AppState>) -> Result<AccountView, UiError> {
+    let portal = client_for(&state).await?;
+    let token = token_for(&state, &portal).await?;
+    let account = portal
+        .account(&token)
+        .await
+        .map_err(|e| UiError::portal(&e, state.language()))?;
+    let outbox = client::outbox::Outbox::open(&state.data_dir)
+        .and_then(|o| o.pending())
+        .map(|p| {
+            p.iter()
+                .filter(|i| i.meta.portal == portal.origin() && i.meta.account == account.id)
+                .count()
+        })
+        .unwrap_or(0);
+    Ok(AccountView { account, outbox })
+}
+
+#[tauri::command]
+pub async fn diagnose(state: State<'_, AppState>) -> Result<Vec<client::diagnose::Check>, UiError> {
+    let portal = client_for(&state).await.map_err(|e| e.message);
+    Ok(client::diagnose::run(portal, state.language()).await)
+}

@@ -1,0 +1,84 @@
+//! What the app keeps while it runs, and its settings file.
+
+use std::path::PathBuf;
+
+use client::messages::Language;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// "ru" (default) or "en".
+    pub language: String,
+    /// The portal address; none means the sandbox.
+    pub portal: Option<String>,
+    /// An extra trusted CA certificate for the portal's HTTPS.
+    pub extra_ca: Option<String>,
+    /// The test PKI the sandbox portal trusts (the virtual card's `--pki`).
+    pub sandbox_pki: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            language: "ru".into(),
+            portal: None,
+            extra_ca: None,
+            sandbox_pki: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn language(&self) -> Language {
+        if self.language == "en" {
+            Language::English
+        } else {
+            Language::Russian
+        }
+    }
+}
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub settings: std::sync::Mutex<Settings>,
+    pub sandbox: tokio::sync::Mutex<Option<portal::Running>>,
+    /// The confirmation waiting for its PIN.
+    pub pending: tokio::sync::Mutex<Option<(client::flow::Confirmation, client::flow::Prepared)>>,
+}
+
+impl AppState {
+    pub fn load(data_dir: PathBuf) -> Self {
+        let settings = std::fs::read(data_dir.join("settings.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self {
+            data_dir,
+            settings: std::sync::Mutex::new(settings),
+            sandbox: tokio::sync::Mutex::new(None),
+            pending: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        match self.settings.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn language(&self) -> Language {
+        self.settings().language()
+    }
+
+    pub fn save_settings(&self, settings: Settings) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        let text = serde_json::to_vec_pretty(&settings).map_err(std::io::Error::other)?;
+        client::session::write_atomically(&self.data_dir.join("settings.json"), &text)?;
+        match self.settings.lock() {
+            Ok(mut s) => *s = settings,
+            Err(poisoned) => *poisoned.into_inner() = settings,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+//! The desktop app in a real window: Xvfb, tauri-driver, WebKitWebDriver (Debian's
+//! webkit2gtk-driver), and a small W3C WebDriver client.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::{bin, pki_dir, scratch};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// Where tauri-driver is: on PATH or in cargo's bin directory.
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let candidates = [
+        home.join(".cargo/bin/tauri-driver"),
+        PathBuf::from("/usr/local/bin/tauri-driver"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+/// The app under WebDriver, on its own X display, with its own data directory.
+pub struct App {
+    xvfb: Child,
+    driver: Child,
+    http: reqwest::blocking::Client,
+    base: String,
+    session: String,
+    pub data: PathBuf,
+    pub started: Instant,
+}
+
+impl App {
+    /// Starts the app in sandbox mode (its portal inside, trusting the test PKI), in Russian
+    /// unless `language` says otherwise.
+    pub fn start(language: &str) -> Self {
+        crate::ensure_pki();
+        let display = format!(":{}", 100 + (std::process::id() % 800));
+        let xvfb = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x900x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt-get install xvfb)");
+        std::thread::sleep(Duration::from_millis(300));
+        let data = tempfile::Builder::new()
+            .prefix("app-")
+            .tempdir_in(scratch())
+            .expect("dir")
+            .keep();
+        fs::write(
+            data.join("settings.json"),
+            json!({ "language": language, "portal": null, "extra_ca": null, "sandbox_pki": null })
+                .to_string(),
+        )
+        .expect("settings");
+        let (port, native) = (free_port(), free_port());
+        let log = fs::File::create(data.join("driver.log")).expect("log");
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+                "--native-driver",
+                "/usr/bin/WebKitWebDriver",
+            ])
+            .env("DISPLAY", &display)
+            .env("PODPIS_DATA_DIR", &data)
+            .env("PODPIS_SANDBOX", "1")
+            .env("PODPIS_SANDBOX_PKI", pki_dir())
+            .env_remove("OPENSSL_CONF")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("tauri-driver (cargo install tauri-driver)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let started = Instant::now();
+        let capabilities = json!({ "capabilities": { "alwaysMatch": { "tauri:options": { "application": bin("podpis-desktop") } } } });
+        let reply: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .expect("new session")
+            .json()
+            .expect("json");
+        let session = reply["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {reply}"))
+            .to_owned();
+        Self {
+            xvfb,
+            driver,
+            http,
+            base,
+            session,
+            data,
+            started,
+        }
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .expect("webdriver")
+            .json()
+            .expect("webdriver json")
+    }
+
+    /// The element for a CSS selector, waiting up to `timeout` for it to appear.
+    pub fn wait_for(&self, selector: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let reply = self.call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": selector })),
+            );
+            if let Some(id) = reply["value"][ELEMENT].as_str() {
+                return Some(id.to_owned());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn find(&self, selector: &str) -> String {
+        self.wait_for(selector, Duration::from_secs(20))
+            .unwrap_or_else(|| {
+                self.screenshot(&format!(
+                    "missing-{}",
+                    selector.replace(|c: char| !c.is_alphanumeric(), "_")
+                ));
+                panic!("no element {selector} on the screen")
+            })
+    }
+
+    pub fn exists(&self, selector: &str) -> bool {
+        self.wait_for(selector, Duration::ZERO).is_some()
+    }
+
+    pub fn click(&self, selector: &str) {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        );
+    }
+
+    pub fn type_into(&self, selector: &str, text: &str) {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        let id = self.find(selector);
+        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn attribute(&self, selector: &str, name: &str) -> Option<String> {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/attribute/{name}"),
+            None,
+        )["value"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Waits until the element's text contains `needle`.
+    pub fn wait_text(&self, selector: &str, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = if self.exists(selector) {
+                self.text(selector)
+            } else {
+                String::new()
+            };
+            if text.contains(needle) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                self.screenshot("timeout");
+                panic!("{selector} never said {needle:?}; last: {text:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs a script in the page (to read the focused element, say).
+    pub fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )["value"]
+            .clone()
+    }
+
+    /// Saves a screenshot of the window into the test run's screenshot folder.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = scratch().join("screenshots");
+        fs::create_dir_all(&dir).expect("dir");
+        let reply = self.call(reqwest::Method::GET, "/screenshot", None);
+        let path = dir.join(format!("{name}.png"));
+        if let Some(b64) = reply["value"].as_str() {
+            if let Ok(png) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                let _ = fs::write(&path, png);
+            }
+        }
+        path
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}

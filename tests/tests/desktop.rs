@@ -1,0 +1,195 @@
+//! The desktop app in a real window under Xvfb, driven through tauri-driver and WebKitWebDriver:
+//! what a person does with the mouse and keyboard, with screenshots of each screen kept in
+//! target/<profile>/podpis-tests/screenshots.
+
+use std::time::{Duration, Instant};
+
+use podpis_tests::desktop::App;
+use podpis_tests::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Logs in through the login screen as the person of `profile`.
+fn log_in(app: &App, profile: &str) {
+    let p = podpis_tests::profile(profile);
+    let person = p["person"].as_table().expect("person");
+    app.find("#login-name");
+    // The sandbox starts with the app (PODPIS_SANDBOX=1); the login waits for it.
+    app.wait_text("#portal-line", "http://127.0.0.1:", WAIT);
+    app.type_into("#login-name", person["phone"].as_str().expect("phone"));
+    app.type_into(
+        "#login-password",
+        person["password"].as_str().expect("password"),
+    );
+    app.click("#login-submit");
+    app.find("#account-level");
+}
+
+/// Chooses the certificate on the card in `reader` (the other virtual reader may hold another
+/// test's card) and waits for the PIN field.
+fn choose_certificate(app: &App, reader: &str) {
+    app.click(&format!(
+        "#certificates .certificate[data-reader='{reader}'] button"
+    ));
+    app.find("#pin");
+}
+
+#[test]
+fn the_whole_confirmation_by_clicks_ends_confirmed() {
+    let card = VirtualCard::start("entrepreneur");
+    let app = App::start("ru");
+    let window_after = app.started.elapsed();
+    app.find("#login-title");
+    app.screenshot("ru-01-login");
+    log_in(&app, "entrepreneur");
+    assert_eq!(
+        app.attribute("#account-level", "data-level").as_deref(),
+        Some("standard")
+    );
+    app.screenshot("ru-02-account-standard");
+
+    app.click("#nav-confirm");
+    let readers = app.text("#readers");
+    assert!(
+        readers.contains(card.reader()) && readers.contains("токен ГОСТ"),
+        "{readers}"
+    );
+    let certificate = app.text(&format!(
+        "#certificates .certificate[data-reader='{}']",
+        card.reader()
+    ));
+    assert!(
+        certificate.contains("54771278218") && certificate.contains("Иванов"),
+        "{certificate}"
+    );
+    app.screenshot("ru-03-certificates");
+    choose_certificate(&app, card.reader());
+    let document = app.text("#document");
+    assert!(
+        document.contains("\"confirm-identity\"") && document.contains("54771278218"),
+        "{document}"
+    );
+    assert!(app.text("#pin-tries").contains("3"));
+    app.screenshot("ru-04-document-and-pin");
+    app.type_into("#pin", PIN);
+    app.click("#sign");
+    let result = app.wait_text("#result", "подтверждена", WAIT);
+    assert!(result.contains("Учётная запись подтверждена"), "{result}");
+    app.screenshot("ru-05-result");
+    app.click("#nav-account");
+    app.wait_text("#account-level", "подтверждённая", WAIT);
+    assert_eq!(
+        app.attribute("#account-level", "data-level").as_deref(),
+        Some("confirmed")
+    );
+    eprintln!("window up and driven in {window_after:?}");
+}
+
+#[test]
+fn a_wrong_pin_shows_the_tries_left_and_the_right_one_succeeds() {
+    let card = VirtualCard::start("entrepreneur");
+    let app = App::start("en");
+    log_in(&app, "entrepreneur");
+    app.screenshot("en-01-account");
+    app.click("#nav-confirm");
+    choose_certificate(&app, card.reader());
+    app.type_into("#pin", "87654321");
+    app.click("#sign");
+    let error = app.wait_text("#error", "Tries left: 2", WAIT);
+    assert!(error.contains("Wrong PIN"), "{error}");
+    app.screenshot("en-02-wrong-pin");
+    app.click("#again");
+    choose_certificate(&app, card.reader());
+    assert!(
+        app.text("#pin-tries").contains("2 of 3"),
+        "{}",
+        app.text("#pin-tries")
+    );
+    app.type_into("#pin", PIN);
+    app.click("#sign");
+    app.wait_text("#result", "The account is confirmed", WAIT);
+    app.screenshot("en-03-result");
+}
+
+#[test]
+fn a_card_removed_disappears_from_the_list_and_comes_back() {
+    let card = VirtualCard::start("uec");
+    let reader = card.reader();
+    let app = App::start("ru");
+    log_in(&app, "uec");
+    app.click("#nav-confirm");
+    app.wait_text("#readers", "УЭК", WAIT);
+    let state = card.state.clone();
+    let removed_at = Instant::now();
+    let lease = card.remove();
+    let selector = format!("#readers li[data-reader='{reader}'][data-card='none']");
+    assert!(
+        app.wait_for(&selector, Duration::from_secs(2)).is_some(),
+        "the card was still listed 2 s after removal"
+    );
+    eprintln!("removal shown after {:?}", removed_at.elapsed());
+    app.screenshot("ru-06-card-removed");
+    let _card = VirtualCard::insert(lease, "uec", &state, &[]);
+    let selector = format!("#readers li[data-reader='{reader}'][data-card='uec']");
+    assert!(
+        app.wait_for(&selector, Duration::from_secs(2)).is_some(),
+        "the card did not come back within 2 s"
+    );
+}
+
+#[test]
+fn the_legal_entity_registers_its_organisation_by_clicks() {
+    let card = VirtualCard::start("legal-entity");
+    let app = App::start("ru");
+    log_in(&app, "legal-entity");
+    app.click("#nav-register");
+    choose_certificate(&app, card.reader());
+    assert!(app.text("#document").contains("1027716290722"));
+    app.type_into("#pin", PIN);
+    app.click("#sign");
+    app.wait_text("#result", "зарегистрирована", WAIT);
+    app.screenshot("ru-07-organisation-registered");
+    app.click("#nav-account");
+    app.wait_text("#account-organisations", "Ромашка", WAIT);
+}
+
+#[test]
+fn a_certificate_without_snils_shows_its_finding_and_no_pin_field() {
+    let card = VirtualCard::start("legal-entity-without-snils");
+    let app = App::start("ru");
+    log_in(&app, "legal-entity-without-snils");
+    app.click("#nav-register");
+    let mine = format!(
+        "#certificates .certificate[data-reader='{}']",
+        card.reader()
+    );
+    app.find(&mine);
+    let finding = app.text(&format!(
+        "{mine} [data-finding='legal-entity-without-person-snils']"
+    ));
+    assert!(finding.contains("СНИЛС"), "{finding}");
+    assert!(
+        !app.exists(&format!("{mine} button")),
+        "a certificate with an error finding cannot be chosen"
+    );
+    assert!(!app.exists("#pin"));
+    app.screenshot("ru-08-finding");
+    // Keyboard: Tab moves through the navigation, every control has a name.
+    let unnamed = app.script(
+        "return [...document.querySelectorAll('button, input, select')].filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')).length",
+    );
+    assert_eq!(
+        unnamed,
+        serde_json::json!(0),
+        "controls without an accessible name"
+    );
+    app.click("#nav-diagnostics");
+    app.find("#diagnostics tr[data-check='keyring']");
+    app.screenshot("ru-09-diagnostics");
+    app.click("#nav-settings");
+    app.find("#settings-portal");
+    app.screenshot("ru-10-settings");
+    app.click("#nav-history");
+    app.find("#outbox-empty");
+    app.screenshot("ru-11-outbox");
+}

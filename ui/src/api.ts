@@ -1,0 +1,58 @@
+// The UI reaches Rust only through these typed wrappers of Tauri commands and events. The types
+// mirror src-tauri/src/commands/*.rs.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export interface UiError { code: string; message: string }
+export interface CardPresence { atr: string; kind: "gost-token" | "uec" | "unknown" }
+export interface ReaderInfo { reader: string; card: CardPresence | null }
+export interface FindingView { code: string; severity: "error" | "warning"; message: string }
+export interface CertificateView {
+  reader: string; key: number; sha256: string; subject: string | null; surname: string | null;
+  given_names: string | null; snils: string | null; inn: string | null; inn_le: string | null;
+  ogrn: string | null; ogrnip: string | null; organisation: string | null; issuer: string;
+  not_before: string; not_after: string; algorithm: string; findings: FindingView[];
+}
+export interface Person { surname: string; given_names: string; snils: string | null; inn: string | null }
+export interface Organisation { id: string; name: string; ogrn: string; inn: string; role?: string }
+export interface Account { id: string; level: "simplified" | "standard" | "confirmed"; person: Person; organisations: Organisation[]; outbox: number }
+export interface PreparedView { document: string; tries_left: number; max_tries: number; last_try: boolean; findings: FindingView[] }
+export interface ConfirmationResult { request: string; purpose: string; level: string; organisation: Organisation | null }
+export interface OutboxView { id: string; purpose: string; created_at: string; expires_at: string; document: string }
+export interface Check { check: string; status: "ok" | "warn" | "fail"; detail: string; hint: string }
+export interface Settings { language: "ru" | "en"; portal: string | null; extra_ca: string | null; sandbox_pki: string | null }
+export interface PortalInfo { portal: string; sandbox: boolean; sandbox_running: boolean }
+export type Step = "reading-card" | "checking-certificate" | "requesting-challenge" | "waiting-for-pin" | "signing-on-card" | "storing-request" | "sending" | "portal-checks" | "done";
+export type Purpose = "confirm-identity" | "register-organisation";
+
+export const api = {
+  settings: () => invoke<Settings>("settings_get"),
+  saveSettings: (settings: Settings) => invoke<Settings>("settings_set", { settings }),
+  portal: () => invoke<PortalInfo>("portal_info"),
+  startSandbox: () => invoke<PortalInfo>("sandbox_start"),
+  readers: () => invoke<ReaderInfo[]>("readers"),
+  certificates: (reader: string) => invoke<CertificateView[]>("certificates", { reader }),
+  login: (login: string, password: string) => invoke<Account>("login", { login, password }),
+  logout: () => invoke<void>("logout"),
+  account: () => invoke<Account>("account"),
+  prepare: (purpose: Purpose, reader: string, certificate: string, force: boolean) =>
+    invoke<PreparedView>("confirm_prepare", { purpose, reader, certificate, force }),
+  sign: (pin: string, lastTryConfirmed: boolean) => invoke<ConfirmationResult>("confirm_sign", { pin, lastTryConfirmed }),
+  cancel: () => invoke<void>("confirm_cancel"),
+  outbox: () => invoke<OutboxView[]>("outbox_list"),
+  outboxSend: () => invoke<OutboxView[]>("outbox_send"),
+  diagnose: () => invoke<Check[]>("diagnose"),
+};
+
+export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promise<UnlistenFn> {
+  return listen<ReaderInfo[]>("card://changed", (e) => handler(e.payload));
+}
+
+export function onProgress(handler: (step: Step) => void): Promise<UnlistenFn> {
+  return listen<Step>("confirm://progress", (e) => handler(e.payload));
+}
+
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) return e as UiError;
+  return { code: "internal", message: String(e) };
+}

@@ -1,0 +1,38 @@
+// Pure functions of the UI, tested without a window.
+import type { Step } from "./api";
+
+export const STEPS: Step[] = [
+  "reading-card",
+  "checking-certificate",
+  "requesting-challenge",
+  "waiting-for-pin",
+  "signing-on-card",
+  "storing-request",
+  "sending",
+  "portal-checks",
+  "done",
+];
+
+/** Which steps are done, which is current, for the progress list. */
+export function stepStates(current: Step | null): Array<{ step: Step; state: "done" | "current" | "todo" }> {
+  const at = current ? STEPS.indexOf(current) : -1;
+  return STEPS.map((step, i) => ({
+    step,
+    state: current === "done" ? "done" : i < at ? "done" : i === at ? "current" : "todo",
+  }));
+}
+
+/** A certificate can be used when it has no error finding. */
+export function usable(findings: Array<{ severity: string }>): boolean {
+  return !findings.some((f) => f.severity === "error");
+}
+
+/** RFC 3339 to a short local date (YYYY-MM-DD), as certificates show validity. */
+export function shortDate(rfc3339: string): string {
+  return rfc3339.slice(0, 10);
+}
+
+/** The PIN field accepts what the card does: 4 to 16 printable ASCII characters. */
+export function pinAcceptable(pin: string): boolean {
+  return pin.length >= 4 && pin.length <= 16 && /^[\x21-\x7e]+$/.test(pin);
+}

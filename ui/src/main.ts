@@ -1,0 +1,324 @@
+// The screens of the desktop app. Plain DOM: native buttons, inputs and labels, so that every
+// control works from the keyboard and has an accessible name.
+import { api, asUiError, onCardsChanged, onProgress } from "./api";
+import type { CertificateView, Purpose, ReaderInfo, Step } from "./api";
+import { language, setLanguage, t, type Key, type Language } from "./i18n";
+import { pinAcceptable, shortDate, stepStates, usable } from "./logic";
+
+type Screen = "account" | "confirm" | "register" | "history" | "diagnostics" | "settings";
+
+const screen = document.getElementById("screen") as HTMLElement;
+const nav = document.getElementById("nav") as HTMLElement;
+const errorBox = document.getElementById("error") as HTMLElement;
+const portalLine = document.getElementById("portal-line") as HTMLElement;
+const languageSelect = document.getElementById("language") as HTMLSelectElement;
+
+let current: Screen = "account";
+let readers: ReaderInfo[] = [];
+let progress: Step | null = null;
+
+/** Creates an element with attributes and children. */
+function h(tag: string, attrs: Record<string, string | boolean> = {}, ...children: Array<Node | string>): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false) continue;
+    el.setAttribute(name, value === true ? "" : value);
+  }
+  el.append(...children);
+  return el;
+}
+
+function button(id: string, text: string, onClick: () => void, kind = "primary"): HTMLButtonElement {
+  const b = h("button", { id, type: "button", class: kind }, text) as HTMLButtonElement;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function field(id: string, label: string, type = "text", value = ""): [HTMLElement, HTMLInputElement] {
+  const input = h("input", { id, type, value, autocomplete: type === "password" ? "off" : "on" }) as HTMLInputElement;
+  return [h("label", { class: "field", for: id }, h("span", {}, label), input), input];
+}
+
+function showError(e: unknown): void {
+  const err = asUiError(e);
+  errorBox.hidden = false;
+  errorBox.textContent = err.message;
+  errorBox.dataset.code = err.code;
+}
+
+function clearError(): void {
+  errorBox.hidden = true;
+  errorBox.textContent = "";
+  delete errorBox.dataset.code;
+}
+
+function go(next: Screen): void {
+  current = next;
+  clearError();
+  renderNav();
+  void render();
+}
+
+function renderNav(): void {
+  nav.setAttribute("aria-label", t("nav.label"));
+  const items: Array<[Screen, Key]> = [
+    ["account", "nav.account"],
+    ["confirm", "nav.confirm"],
+    ["register", "nav.register"],
+    ["history", "nav.history"],
+    ["diagnostics", "nav.diagnostics"],
+    ["settings", "nav.settings"],
+  ];
+  nav.replaceChildren(
+    ...items.map(([id, key]) => {
+      const b = button(`nav-${id}`, t(key), () => go(id), "");
+      if (id === current) b.setAttribute("aria-current", "page");
+      return b;
+    }),
+  );
+  (document.getElementById("app-title") as HTMLElement).textContent = t("app.title");
+  (document.getElementById("lang-label") as HTMLElement).textContent = t("lang.label");
+  document.title = t("app.title");
+}
+
+async function renderPortalLine(): Promise<void> {
+  const info = await api.portal();
+  portalLine.textContent = t("portal.line", { portal: info.sandbox ? `${info.portal} — ${t("portal.sandbox")}` : info.portal });
+}
+
+async function render(): Promise<void> {
+  await renderPortalLine().catch(showError);
+  const content = await (async () => {
+    switch (current) {
+      case "account": return accountScreen();
+      case "confirm": return confirmScreen("confirm-identity");
+      case "register": return confirmScreen("register-organisation");
+      case "history": return historyScreen();
+      case "diagnostics": return diagnosticsScreen();
+      case "settings": return settingsScreen();
+    }
+  })().catch((e) => { showError(e); return h("div"); });
+  screen.replaceChildren(content);
+}
+
+async function accountScreen(): Promise<HTMLElement> {
+  try {
+    const account = await api.account();
+    const orgs = account.organisations.length
+      ? account.organisations.map((o) => `${o.name} (${t("confirm.ogrn")} ${o.ogrn})`).join("; ")
+      : t("account.none");
+    return h("section", { "aria-labelledby": "account-title" },
+      h("h2", { id: "account-title" }, t("account.title")),
+      h("div", { class: "card" },
+        h("h3", { id: "account-name" }, `${account.person.surname} ${account.person.given_names}`),
+        h("dl", {},
+          h("dt", {}, t("account.level")), h("dd", { id: "account-level", "data-level": account.level }, t(`account.level.${account.level}` as Key)),
+          h("dt", {}, t("account.snils")), h("dd", {}, account.person.snils ?? "—"),
+          h("dt", {}, t("account.organisations")), h("dd", { id: "account-organisations" }, orgs),
+        ),
+      ),
+      button("logout", t("account.logout"), async () => { await api.logout().catch(showError); go("account"); }, "secondary"),
+    );
+  } catch (e) {
+    const err = asUiError(e);
+    if (err.code !== "not-logged-in" && err.code !== "unauthorised") showError(e);
+    return loginScreen();
+  }
+}
+
+async function loginScreen(): Promise<HTMLElement> {
+  const info = await api.portal();
+  const [loginField, login] = field("login-name", t("login.login"));
+  const [passwordField, password] = field("login-password", t("login.password"), "password");
+  const status = h("p", { id: "sandbox-status", "aria-live": "polite" });
+  const submit = async (): Promise<void> => {
+    clearError();
+    try {
+      await api.login(login.value, password.value);
+      password.value = "";
+      go("account");
+    } catch (e) {
+      showError(e);
+    }
+  };
+  password.addEventListener("keydown", (e) => { if (e.key === "Enter") void submit(); });
+  const parts: Node[] = [h("h2", { id: "login-title" }, t("login.title"))];
+  if (info.sandbox) {
+    parts.push(h("p", {}, t("login.sandbox.note")));
+    if (info.sandbox_running) status.textContent = t("login.sandbox.started", { portal: info.portal });
+    parts.push(button("sandbox-start", t("login.sandbox.start"), async () => {
+      try {
+        const started = await api.startSandbox();
+        status.textContent = t("login.sandbox.started", { portal: started.portal });
+        await renderPortalLine();
+      } catch (e) { showError(e); }
+    }, "secondary"), status);
+  }
+  parts.push(loginField, passwordField, button("login-submit", t("login.submit"), () => void submit()));
+  return h("section", { "aria-labelledby": "login-title" }, ...parts);
+}
+
+function readerList(): HTMLElement {
+  if (!readers.length) return h("p", { id: "readers" }, t("confirm.noReaders"));
+  return h("ul", { id: "readers", "aria-live": "polite" },
+    ...readers.map((r) => h("li", { "data-reader": r.reader, "data-card": r.card ? r.card.kind : "none" },
+      `${r.reader}: ${r.card ? t(`confirm.kind.${r.card.kind}` as Key) : t("confirm.noCard")}`)));
+}
+
+function certificateCard(c: CertificateView, index: number, onChoose: () => void): HTMLElement {
+  const rows: Array<[Key, string | null]> = [
+    ["confirm.owner", [c.surname, c.given_names].filter(Boolean).join(" ") || c.subject],
+    ["confirm.organisation", c.organisation],
+    ["confirm.snils", c.snils], ["confirm.inn", c.inn], ["confirm.innLe", c.inn_le],
+    ["confirm.ogrn", c.ogrn], ["confirm.ogrnip", c.ogrnip],
+    ["confirm.issuer", c.issuer],
+    ["confirm.validity", `${shortDate(c.not_before)} — ${shortDate(c.not_after)}`],
+    ["confirm.algorithm", c.algorithm],
+  ];
+  const findings = c.findings.length
+    ? h("ul", { class: "findings" }, ...c.findings.map((f) => h("li", { class: `finding-${f.severity}`, "data-finding": f.code }, f.message)))
+    : h("p", { class: "ok" }, t("confirm.noFindings"));
+  const card = h("article", { class: "card certificate", "data-sha256": c.sha256, "data-reader": c.reader, "aria-labelledby": `cert-${index}-title` },
+    h("h3", { id: `cert-${index}-title` }, c.subject ?? c.sha256.slice(0, 16)),
+    h("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v as string)])),
+    findings,
+  );
+  if (usable(c.findings)) card.append(button(`choose-${index}`, t("confirm.choose"), onChoose));
+  return card;
+}
+
+async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
+  const titleKey: Key = purpose === "confirm-identity" ? "confirm.title" : "register.title";
+  const section = h("section", { "aria-labelledby": "confirm-title" }, h("h2", { id: "confirm-title" }, t(titleKey)));
+  readers = await api.readers();
+  const certsBox = h("div", { id: "certificates" });
+  const force = h("input", { id: "force", type: "checkbox" }) as HTMLInputElement;
+  section.append(h("h3", {}, t("confirm.readers")), readerList(), h("h3", {}, t("confirm.certificates")), certsBox,
+    h("label", { for: "force" }, force, " ", t("confirm.force")));
+  const showCertificates = async (): Promise<void> => {
+    const views: CertificateView[] = [];
+    for (const r of readers.filter((r) => r.card && r.card.kind !== "unknown")) {
+      views.push(...(await api.certificates(r.reader).catch((e) => { showError(e); return []; })));
+    }
+    certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
+  };
+  const prepare = async (c: CertificateView): Promise<void> => {
+    clearError();
+    progress = null;
+    const progressList = h("ol", { id: "progress", class: "progress", "aria-live": "polite" });
+    const drawProgress = (): void => {
+      progressList.replaceChildren(...stepStates(progress).map((s) => h("li", { class: s.state, "data-step": s.step }, t(`step.${s.step}` as Key))));
+    };
+    drawProgress();
+    const stop = await onProgress((step) => { progress = step; drawProgress(); });
+    section.replaceChildren(h("h2", { id: "confirm-title" }, t(titleKey)), progressList);
+    try {
+      const prepared = await api.prepare(purpose, c.reader, c.sha256, force.checked);
+      const [pinField, pin] = field("pin", t("confirm.pin"), "password");
+      pin.setAttribute("inputmode", "numeric");
+      const tries = h("p", { id: "pin-tries" }, t("confirm.triesLeft", { n: prepared.tries_left, max: prepared.max_tries }));
+      const consent = h("input", { id: "last-try", type: "checkbox" }) as HTMLInputElement;
+      const sign = button("sign", t("confirm.sign"), async () => {
+        if (!pinAcceptable(pin.value)) { pin.focus(); return; }
+        clearError();
+        sign.disabled = true;
+        const value = pin.value;
+        pin.value = "";
+        try {
+          const result = await api.sign(value, consent.checked);
+          const text = result.organisation
+            ? t("confirm.registered", { name: result.organisation.name, ogrn: result.organisation.ogrn })
+            : t("confirm.confirmed");
+          section.append(h("p", { id: "result", class: "result ok", role: "status", "data-level": result.level }, text));
+          section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
+        } catch (e) {
+          const err = asUiError(e);
+          if (["portal-unreachable", "portal-timeout", "portal-garbled", "internal"].includes(err.code)) {
+            section.append(h("p", { id: "result", class: "result warn", role: "status" }, t("confirm.kept")));
+          }
+          showError(e);
+          section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
+        } finally {
+          stop();
+        }
+      });
+      const parts: Node[] = [h("h3", {}, t("confirm.document")), h("pre", { id: "document", class: "document", tabindex: "0" }, prepared.document), pinField, tries];
+      if (prepared.last_try) {
+        parts.push(h("p", { class: "warning", id: "last-try-warning" }, t("confirm.lastTry")), h("label", { for: "last-try" }, consent, " ", t("confirm.lastTryConsent")));
+      }
+      parts.push(sign, button("cancel", t("confirm.cancel"), async () => { await api.cancel(); stop(); go(current); }, "secondary"));
+      section.append(...parts);
+      pin.addEventListener("keydown", (e) => { if (e.key === "Enter") sign.click(); });
+      pin.focus();
+    } catch (e) {
+      stop();
+      showError(e);
+      section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
+    }
+  };
+  await showCertificates();
+  // Readers and cards come and go live; the list follows.
+  const unlisten = await onCardsChanged(async (list) => {
+    if (!section.isConnected) { unlisten(); return; }
+    readers = list;
+    const old = section.querySelector("#readers");
+    if (old) { old.replaceWith(readerList()); await showCertificates(); }
+  });
+  return section;
+}
+
+async function historyScreen(): Promise<HTMLElement> {
+  const list = await api.outbox();
+  const section = h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, t("history.title")));
+  if (!list.length) {
+    section.append(h("p", { id: "outbox-empty" }, t("history.empty")));
+    return section;
+  }
+  section.append(h("ul", { id: "outbox" }, ...list.map((i) => h("li", {}, `${i.created_at} — ${i.purpose} — ${i.id.slice(0, 12)}`))),
+    button("outbox-send", t("history.send"), async () => { await api.outboxSend().catch(showError); go("history"); }));
+  return section;
+}
+
+async function diagnosticsScreen(): Promise<HTMLElement> {
+  const table = h("table", { id: "diagnostics" });
+  const run = async (): Promise<void> => {
+    table.replaceChildren(h("tr", {}, h("td", {}, t("common.working"))));
+    const checks = await api.diagnose();
+    table.replaceChildren(...checks.map((c) => h("tr", { "data-check": c.check, "data-status": c.status },
+      h("td", { class: c.status }, c.status), h("th", { scope: "row" }, t(`diag.check.${c.check}` as Key)), h("td", {}, c.detail), h("td", {}, c.hint))));
+  };
+  void run().catch(showError);
+  return h("section", { "aria-labelledby": "diag-title" }, h("h2", { id: "diag-title" }, t("diag.title")), button("diag-run", t("diag.run"), () => void run().catch(showError), "secondary"), table);
+}
+
+async function settingsScreen(): Promise<HTMLElement> {
+  const settings = await api.settings();
+  const [portalField, portal] = field("settings-portal", t("settings.portal"), "text", settings.portal ?? "");
+  const [caField, ca] = field("settings-ca", t("settings.ca"), "text", settings.extra_ca ?? "");
+  const [pkiField, pki] = field("settings-pki", t("settings.sandboxPki"), "text", settings.sandbox_pki ?? "");
+  const saved = h("p", { id: "settings-saved", "aria-live": "polite" });
+  return h("section", { "aria-labelledby": "settings-title" }, h("h2", { id: "settings-title" }, t("settings.title")), portalField, caField, pkiField,
+    button("settings-save", t("settings.save"), async () => {
+      try {
+        await api.saveSettings({ language: language(), portal: portal.value || null, extra_ca: ca.value || null, sandbox_pki: pki.value || null });
+        saved.textContent = t("settings.saved");
+        await renderPortalLine();
+      } catch (e) { showError(e); }
+    }), saved);
+}
+
+async function start(): Promise<void> {
+  const settings = await api.settings().catch(() => null);
+  const lang: Language = settings?.language ?? "ru";
+  setLanguage(lang);
+  languageSelect.value = lang;
+  languageSelect.addEventListener("change", async () => {
+    setLanguage(languageSelect.value as Language);
+    const s = await api.settings();
+    await api.saveSettings({ ...s, language: language() }).catch(showError);
+    go(current);
+  });
+  go("account");
+}
+
+void start();
