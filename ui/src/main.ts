@@ -44,6 +44,9 @@ function showError(e: unknown): void {
   errorBox.hidden = false;
   errorBox.textContent = err.message;
   errorBox.dataset.code = err.code;
+  // Where the eyes and the screen reader are: the alert takes focus and comes into view.
+  errorBox.focus();
+  errorBox.scrollIntoView({ block: "nearest" });
 }
 
 function clearError(): void {
@@ -198,7 +201,11 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
   const showCertificates = async (): Promise<void> => {
     const views: CertificateView[] = [];
     for (const r of readers.filter((r) => r.card && r.card.kind !== "unknown")) {
-      views.push(...(await api.certificates(r.reader).catch((e) => { showError(e); return []; })));
+      // A card pulled while it is being read is not an error here: the live list follows it.
+      views.push(...(await api.certificates(r.reader).catch((e) => {
+        if (!["card-removed", "no-card", "card-not-responding"].includes(asUiError(e).code)) showError(e);
+        return [];
+      })));
     }
     certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
   };
