@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs the main job
 #   make test   sets everything up and runs the whole test suite
-.PHONY: setup ui build lint test demo fuzz fuzz-short clean
+.PHONY: setup ui build lint test demo bench fuzz fuzz-short clean
 
 setup:
 	scripts/setup.sh
@@ -41,6 +41,10 @@ fuzz-short:
 
 demo: build
 	scripts/demo.sh
+
+# The measurements of BENCHMARKS.md, printed as Markdown.
+bench: build
+	target/debug/podpis-bench
 
 clean:
 	cargo clean

@@ -51,7 +51,9 @@ impl App {
     /// unless `language` says otherwise.
     pub fn start(language: &str) -> Self {
         crate::ensure_pki();
-        let display = format!(":{}", 100 + (std::process::id() % 800));
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let display = format!(":{}", 100 + (std::process::id() * 7 + n) % 800);
         let xvfb = Command::new("Xvfb")
             .args([
                 display.as_str(),

@@ -29,13 +29,15 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// `target/<profile>` of the running test binary (which lives in `target/<profile>/deps`).
+/// `target/<profile>` of the running test or bench binary.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf()
+    let dir = exe.parent().expect("target dir");
+    // Test binaries live in target/<profile>/deps, other binaries in target/<profile>.
+    match dir.file_name() {
+        Some(name) if name == "deps" => dir.parent().expect("target dir").to_path_buf(),
+        _ => dir.to_path_buf(),
+    }
 }
 
 /// A binary of the workspace, built before the tests (`make test` builds them).

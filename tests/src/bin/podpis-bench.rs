@@ -1,0 +1,244 @@
+//! `podpis-bench`: the measurements of BENCHMARKS.md, on the real stack (pcscd + vpcd +
+//! podpis-vcard + podpis-portal + podpis + the desktop app under Xvfb). Prints a Markdown report.
+//! Run by `make bench`; timings vary with the machine, so they live here and not in tests.
+
+use std::ffi::CString;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use podpis_tests::desktop::App;
+use podpis_tests::portal::Portal;
+use podpis_tests::*;
+use signing::token::Reader;
+use signing::{KeyAlgorithm, Pin};
+
+fn stats(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    format!(
+        "median {:.2} ms, p10 {:.2}, p90 {:.2}, min {:.2}, max {:.2} (n={})",
+        ms(at(0.5)),
+        ms(at(0.1)),
+        ms(at(0.9)),
+        ms(samples[0]),
+        ms(samples[samples.len() - 1]),
+        samples.len()
+    )
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn apdus_in(trace: &str) -> usize {
+    trace
+        .lines()
+        .filter(|l| l.starts_with("vpcd → ") && l.len() > "vpcd → 00".len())
+        .count()
+}
+
+fn main() {
+    println!("## Card path (virtual GOST token, entrepreneur profile, through pcscd + vpcd)\n");
+    let card = VirtualCard::start("entrepreneur");
+
+    // APDU round trip: GET DATA (PIN status) in one transaction, raw.
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("pcsc");
+    let name = CString::new(card.reader()).expect("name");
+    let mut pcsc_card = ctx
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .expect("connect");
+    let mut samples = Vec::new();
+    {
+        let tx = pcsc_card.transaction().expect("transaction");
+        let mut buf = [0u8; 300];
+        tx.transmit(
+            &hex::decode("00A4040C0AF0504F44504953475401").expect("hex"),
+            &mut buf,
+        )
+        .expect("select");
+        for _ in 0..500 {
+            let t = Instant::now();
+            tx.transmit(&[0x00, 0xCA, 0x01, 0x03, 0x00], &mut buf)
+                .expect("get data");
+            samples.push(t.elapsed());
+        }
+    }
+    drop(pcsc_card);
+    println!(
+        "- APDU round trip (GET DATA, raw PC/SC): {}",
+        stats(samples)
+    );
+
+    let reader = Reader::new(card.reader());
+    let mut reads = Vec::new();
+    let before = apdus_in(&card.trace());
+    for _ in 0..30 {
+        let t = Instant::now();
+        reader.read().expect("read");
+        reads.push(t.elapsed());
+    }
+    let read_apdus = (apdus_in(&card.trace()) - before) / 30;
+    println!("- read token (serial, label, PIN status, key directory, certificate): {}; {read_apdus} APDUs per read, floor 8 (ratio {:.2})", stats(reads.clone()), read_apdus as f64 / 8.0);
+
+    let mut signs = Vec::new();
+    let before = apdus_in(&card.trace());
+    for _ in 0..30 {
+        let t = Instant::now();
+        reader
+            .sign(
+                1,
+                KeyAlgorithm::Gost2012_256,
+                vec![0x5A; 32],
+                Pin::new(PIN.to_owned()).expect("pin"),
+            )
+            .expect("sign");
+        signs.push(t.elapsed());
+    }
+    let sign_apdus = (apdus_in(&card.trace()) - before) / 30;
+    println!("- verify PIN + sign (SELECT, PIN status, VERIFY, MSE, PSO; GOST 2012-256 in the card's OpenSSL): {}; {sign_apdus} APDUs, floor 5 (ratio {:.2})", stats(signs.clone()), sign_apdus as f64 / 5.0);
+    println!(
+        "- read + verify + sign, cold, as one confirmation does it: median {:.2} ms",
+        (median(reads.clone()) + median(signs.clone())).as_secs_f64() * 1000.0
+    );
+    println!("- with the certificate cached by card serial: not implemented yet (every confirmation reads the certificate again)");
+
+    // The peer: OpenSC on the same reader. It has no driver for this profile (pkcs15-tool and
+    // pkcs11-tool cannot read it), so the nearest operation is opensc-tool sending the same
+    // eight APDUs of a token read.
+    let read_script = [
+        "00A4040C0AF0504F44504953475401",
+        "00CA010100",
+        "00CA010200",
+        "00CA010300",
+        "00A4020402C00000",
+        "00B0000000",
+        "00A4020402C00100",
+        "00B0000000",
+    ];
+    let mut opensc = Vec::new();
+    for _ in 0..10 {
+        let mut cmd = Command::new("opensc-tool");
+        cmd.args(["-r", card.reader()]);
+        for apdu in read_script {
+            cmd.args(["-s", apdu]);
+        }
+        let t = Instant::now();
+        let ok = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        opensc.push(t.elapsed());
+        assert!(ok, "opensc-tool failed");
+    }
+    println!(
+        "- peer, OpenSC `opensc-tool -s` × the 8 read APDUs (process start, context, card detection included): {}; ratio to Podpis's read {:.1}",
+        stats(opensc.clone()),
+        median(opensc).as_secs_f64() / median(reads).as_secs_f64()
+    );
+    drop(card);
+
+    println!("\n## Whole confirmation (`podpis confirm`, sandbox portal on loopback)\n");
+    let mut runs = Vec::new();
+    for _ in 0..8 {
+        let portal = Portal::start(&[]);
+        let card = VirtualCard::start("entrepreneur");
+        let data = tempfile::tempdir_in(scratch()).expect("dir");
+        let podpis_cmd = |args: &[&str], stdin: &str| {
+            use std::io::Write;
+            let mut child = Command::new(bin("podpis"))
+                .env("PODPIS_DATA_DIR", data.path())
+                .args(["--portal", &portal.url])
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("podpis");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(stdin.as_bytes())
+                .expect("stdin");
+            child.wait().expect("wait").success()
+        };
+        assert!(podpis_cmd(
+            &["login", "+79990000001", "--password-stdin"],
+            "ivanov-sandbox-1\n"
+        ));
+        let t = Instant::now();
+        assert!(podpis_cmd(
+            &["confirm", "--reader", card.reader(), "--pin-stdin"],
+            &format!("{PIN}\n")
+        ));
+        runs.push(t.elapsed());
+    }
+    println!("- `podpis confirm` (read card, findings, challenge, sign on the card, outbox, send, portal checks): {}", stats(runs));
+
+    println!("\n## Desktop app (podpis-desktop, debug build, under Xvfb through tauri-driver)\n");
+    let _card = VirtualCard::start("entrepreneur");
+    let mut first = Vec::new();
+    let mut rss = String::new();
+    for i in 0..3 {
+        let app = App::start("ru");
+        app.find("#login-title");
+        first.push(app.started.elapsed());
+        if i == 0 {
+            app.wait_text("#portal-line", "http://127.0.0.1:", Duration::from_secs(30));
+            app.type_into("#login-name", "+79990000001");
+            app.type_into("#login-password", "ivanov-sandbox-1");
+            app.click("#login-submit");
+            app.find("#account-level");
+            app.click("#nav-confirm");
+            app.find("#certificates .certificate");
+            std::thread::sleep(Duration::from_millis(500));
+            rss = resident_memory();
+        }
+    }
+    println!(
+        "- WebDriver session created → first screen rendered (window up, UI loaded): {}",
+        stats(first)
+    );
+    println!("- resident memory at the confirmation screen: {rss}");
+}
+
+/// VmRSS of the app's process and of the WebKit processes it runs.
+fn resident_memory() -> String {
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(cmdline) = std::fs::read_to_string(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let name = cmdline
+            .split('\0')
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        if name == "podpis-desktop" || name == "WebKitWebProcess" || name == "WebKitNetworkProcess"
+        {
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+            if let Some(line) = status.lines().find(|l| l.starts_with("VmRSS:")) {
+                let kb: u64 = line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                parts.push((name, kb));
+            }
+        }
+    }
+    let total: u64 = parts.iter().map(|(_, kb)| kb).sum();
+    let detail = parts
+        .iter()
+        .map(|(n, kb)| format!("{n} {:.1} MiB", *kb as f64 / 1024.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{:.1} MiB in all ({detail})", total as f64 / 1024.0)
+}
