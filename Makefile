@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs the main job
 #   make test   sets everything up and runs the whole test suite
-.PHONY: setup ui build lint test demo bench fuzz fuzz-short clean
+.PHONY: setup ui build lint test demo bench package fuzz fuzz-short clean
 
 setup:
 	scripts/setup.sh
@@ -41,6 +41,12 @@ fuzz-short:
 
 demo: build
 	scripts/demo.sh
+
+# The .deb of the desktop app (release build, tauri-cli from crates.io), in
+# target/release/bundle/deb/.
+package: ui
+	command -v cargo-tauri >/dev/null || cargo install --locked tauri-cli@^2
+	cd src-tauri && cargo tauri build --bundles deb
 
 # The measurements of BENCHMARKS.md, printed as Markdown.
 bench: build

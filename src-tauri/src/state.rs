@@ -82,3 +82,36 @@ impl AppState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_to_russian_and_the_sandbox_and_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = AppState::load(dir.path().to_path_buf());
+        assert_eq!(state.settings(), Settings::default());
+        assert_eq!(state.language(), Language::Russian);
+        let chosen = Settings {
+            language: "en".into(),
+            portal: Some("https://portal.example".into()),
+            extra_ca: None,
+            sandbox_pki: None,
+        };
+        state.save_settings(chosen.clone()).expect("save");
+        let again = AppState::load(dir.path().to_path_buf());
+        assert_eq!(again.settings(), chosen);
+        assert_eq!(again.language(), Language::English);
+    }
+
+    #[test]
+    fn a_damaged_settings_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("settings.json"), b"{not json").expect("write");
+        assert_eq!(
+            AppState::load(dir.path().to_path_buf()).settings(),
+            Settings::default()
+        );
+    }
+}

@@ -181,3 +181,79 @@ pub async fn diagnose(state: State<'_, AppState>) -> Result<Vec<client::diagnose
     let portal = client_for(&state).await.map_err(|e| e.message);
     Ok(client::diagnose::run(portal, state.language()).await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Settings;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn the_portal_is_the_sandbox_until_one_is_set() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = AppState::load(dir.path().to_path_buf());
+        assert_eq!(
+            runtime().block_on(portal_address(&state)),
+            client::SANDBOX_PORTAL
+        );
+        let settings = Settings {
+            portal: Some("https://portal.example".into()),
+            ..Settings::default()
+        };
+        state.save_settings(settings).expect("save");
+        assert_eq!(
+            runtime().block_on(portal_address(&state)),
+            "https://portal.example"
+        );
+        // An insecure address is refused with the table's words.
+        let settings = Settings {
+            portal: Some("http://portal.example".into()),
+            ..Settings::default()
+        };
+        state.save_settings(settings).expect("save");
+        let error = runtime()
+            .block_on(client_for(&state))
+            .expect_err("insecure");
+        assert_eq!(error.code, "portal-address");
+        assert!(error.message.contains("HTTP"));
+    }
+
+    #[test]
+    fn the_sandbox_says_what_to_do_when_its_test_ca_is_missing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = AppState::load(dir.path().to_path_buf());
+        let settings = Settings {
+            sandbox_pki: Some(dir.path().join("nowhere").display().to_string()),
+            ..Settings::default()
+        };
+        state.save_settings(settings).expect("save");
+        let error = runtime()
+            .block_on(start_sandbox(&state))
+            .expect_err("no PKI");
+        assert_eq!(error.code, "sandbox-pki");
+        assert!(error.message.contains("podpis-vcard pki init"));
+    }
+
+    #[test]
+    fn without_a_session_the_account_is_not_logged_in() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = AppState::load(dir.path().to_path_buf());
+        let settings = Settings {
+            portal: Some("http://127.0.0.1:9".into()),
+            ..Settings::default()
+        };
+        state.save_settings(settings).expect("save");
+        let rt = runtime();
+        let portal = rt.block_on(client_for(&state)).expect("client");
+        let error = rt
+            .block_on(token_for(&state, &portal))
+            .expect_err("no session");
+        assert_eq!(error.code, "not-logged-in");
+    }
+}
