@@ -203,7 +203,7 @@ fn sign_with_a_wrong_pin_says_how_many_tries_are_left_and_writes_nothing() {
     ];
     let (code, _, err) = podpis_with_stdin(&args, "11112222\n");
     assert_eq!(code, 5, "{err}");
-    assert!(err.contains("2 tries left"), "{err}");
+    assert!(err.contains("Неверный PIN. Осталось попыток: 2."), "{err}");
     assert!(!err.contains("11112222"));
     assert!(!out.exists());
     // One more wrong PIN leaves one try: without --allow-last-try nothing is sent.

@@ -292,7 +292,7 @@ async function diagnosticsScreen(): Promise<HTMLElement> {
     table.replaceChildren(h("tr", {}, h("td", {}, t("common.working"))));
     const checks = await api.diagnose();
     table.replaceChildren(...checks.map((c) => h("tr", { "data-check": c.check, "data-status": c.status },
-      h("td", { class: c.status }, c.status), h("th", { scope: "row" }, t(`diag.check.${c.check}` as Key)), h("td", {}, c.detail), h("td", {}, c.hint))));
+      h("td", { class: c.status }, t(`diag.status.${c.status}` as Key)), h("th", { scope: "row" }, t(`diag.check.${c.check}` as Key)), h("td", {}, c.detail), h("td", {}, c.hint))));
   };
   void run().catch(showError);
   return h("section", { "aria-labelledby": "diag-title" }, h("h2", { id: "diag-title" }, t("diag.title")), button("diag-run", t("diag.run"), () => void run().catch(showError), "secondary"), table);

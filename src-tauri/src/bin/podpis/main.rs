@@ -147,6 +147,10 @@ impl Lang {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = LANGUAGE.set(match cli.lang {
+        Lang::Ru => client::Language::Russian,
+        Lang::En => client::Language::English,
+    });
     let common = account::Common {
         json: cli.json,
         lang: cli.lang,
@@ -242,24 +246,36 @@ impl From<CardError> for Failure {
     }
 }
 
+/// The language chosen on the command line, for errors that arrive through `?`.
+static LANGUAGE: std::sync::OnceLock<client::Language> = std::sync::OnceLock::new();
+
 impl From<TokenError> for Failure {
     fn from(e: TokenError) -> Self {
-        let (code, exit) = match &e {
-            TokenError::Card(CardError::NoService) => ("pcsc-not-running", 3),
-            TokenError::Card(CardError::NoReaders | CardError::UnknownReader(_)) => {
-                ("no-reader", 3)
-            }
-            TokenError::Card(CardError::NoCard) => ("no-card", 4),
-            TokenError::Card(CardError::Removed) => ("card-removed", 4),
-            TokenError::Card(CardError::NotResponding) => ("card-not-responding", 4),
-            TokenError::Card(_) => ("card-error", 4),
-            TokenError::UnknownCard { .. } => ("card-unknown", 4),
-            TokenError::PinIncorrect { .. } => ("pin-incorrect", 5),
-            TokenError::PinBlocked => ("pin-blocked", 5),
-            TokenError::PinLengthRefused | TokenError::PinFormat(_) => ("pin-format", 5),
-            _ => ("card-error", 4),
+        let code = client::flow::card_code(&e);
+        let exit = match &e {
+            TokenError::Card(
+                CardError::NoService | CardError::NoReaders | CardError::UnknownReader(_),
+            ) => 3,
+            TokenError::PinIncorrect { .. }
+            | TokenError::PinBlocked
+            | TokenError::PinLengthRefused
+            | TokenError::PinFormat(_) => 5,
+            _ => 4,
         };
-        Failure::new(code, e.to_string(), exit)
+        // Words from the one table, in the chosen language; the technical detail stays in the
+        // English Display for the rare code the table does not know.
+        let language = LANGUAGE.get().copied().unwrap_or_default();
+        let mut message = client::messages::describe(code, language);
+        if code == "card-error" {
+            message = format!("{message} ({e})");
+        }
+        if let TokenError::PinIncorrect { tries_left } = e {
+            message = match language {
+                client::Language::Russian => format!("{message} Осталось попыток: {tries_left}."),
+                client::Language::English => format!("{message} Tries left: {tries_left}."),
+            };
+        }
+        Failure::new(code, message, exit)
     }
 }
 
