@@ -49,8 +49,9 @@ package: ui
 	cd src-tauri && cargo tauri build --bundles deb
 
 # The measurements of BENCHMARKS.md, printed as Markdown.
+# OPENSSL_CONF loads the GOST engine for the in-process verification figure (never for cargo).
 bench: build
-	target/debug/podpis-bench
+	OPENSSL_CONF=$(CURDIR)/config/openssl-gost.cnf target/debug/podpis-bench
 
 clean:
 	cargo clean

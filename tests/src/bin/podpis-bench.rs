@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use podpis_tests::desktop::App;
-use podpis_tests::portal::Portal;
+use podpis_tests::portal::{Portal, Signer};
 use podpis_tests::*;
 use signing::token::Reader;
 use signing::{KeyAlgorithm, Pin};
@@ -179,6 +179,8 @@ fn main() {
     }
     println!("- `podpis confirm` (read card, findings, challenge, sign on the card, outbox, send, portal checks): {}", stats(runs));
 
+    portal_throughput();
+
     println!("\n## Desktop app (podpis-desktop, debug build, under Xvfb through tauri-driver)\n");
     let _card = VirtualCard::start("entrepreneur");
     let mut first = Vec::new();
@@ -241,4 +243,86 @@ fn resident_memory() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!("{:.1} MiB in all ({detail})", total as f64 / 1024.0)
+}
+
+/// Requests that pass every check up to the nonce (signature, chain, CRL, CAdES, document) and are
+/// refused there: each costs the portal a full verification and an audit row, and changes no
+/// account.
+fn portal_throughput() {
+    println!("\n## Portal (sandbox, SQLite, loopback)\n");
+    let signer = Signer::for_profile("entrepreneur");
+    let portal = Portal::start(&["--confirmations-per-minute", "1000000"]);
+    let (token, account) = portal.login_as("entrepreneur");
+    let mut challenge = portal.challenge(&token, protocol::Purpose::ConfirmIdentity);
+    challenge.nonce = "bm90LWEtbm9uY2UtdGhlLXBvcnRhbC1pc3N1ZWQ".into();
+    let cms = signer.request(&account, &challenge);
+
+    // The raw cost of one GOST CMS verification (signature and CAdES) in this process.
+    let mut store = openssl::x509::store::X509StoreBuilder::new().expect("store");
+    for pem in ["root.pem", "ca.pem"] {
+        let bytes = std::fs::read(pki_dir().join(pem)).expect("pki");
+        store
+            .add_cert(openssl::x509::X509::from_pem(&bytes).expect("pem"))
+            .expect("add");
+    }
+    let store = store.build();
+    let mut raw = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let mut content = openssl::cms::CmsContentInfo::from_der(&cms).expect("cms");
+        content
+            .verify(
+                None,
+                Some(&store),
+                None,
+                None,
+                openssl::cms::CMSOptions::BINARY
+                    | openssl::cms::CMSOptions::from_bits_retain(0x100000),
+            )
+            .expect("verify");
+        raw.push(t.elapsed());
+    }
+    let raw_median = median(raw.clone());
+    println!("- one GOST R 34.10-2012-256 CAdES verification with chain (OpenSSL + GOST engine, in-process): {}", stats(raw));
+
+    let threads = 8;
+    let per_thread = 60;
+    let url = format!("{}/api/v1/confirmations", portal.url);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (url, token, cms) = (url.clone(), token.clone(), cms.clone());
+            std::thread::spawn(move || {
+                let http = Portal::http();
+                let mut latencies = Vec::new();
+                for _ in 0..per_thread {
+                    let t = Instant::now();
+                    let status = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", protocol::CMS_CONTENT_TYPE)
+                        .body(cms.clone())
+                        .send()
+                        .expect("send")
+                        .status();
+                    assert_eq!(
+                        status.as_u16(),
+                        404,
+                        "every request is verified, then refused at the nonce"
+                    );
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let latencies: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    let elapsed = started.elapsed();
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let raw_rate = 1.0 / raw_median.as_secs_f64();
+    println!("- {} fully verified requests from {threads} concurrent clients in {:.2} s: {rate:.0} per second; latency {}", latencies.len(), elapsed.as_secs_f64(), stats(latencies));
+    println!("- one core doing only raw verifications would do {raw_rate:.0} per second; the portal on this 2-core machine (HTTP, JSON, SQLite, audit row, its own parsing, and the clients on the same cores) does {:.2}× that", rate / raw_rate);
 }
