@@ -89,6 +89,8 @@ fn the_whole_confirmation_by_clicks_ends_confirmed() {
 fn a_wrong_pin_shows_the_tries_left_and_the_right_one_succeeds() {
     let card = VirtualCard::start("entrepreneur");
     let app = App::start("en");
+    app.find("#login-title");
+    app.screenshot("en-00-login");
     log_in(&app, "entrepreneur");
     app.screenshot("en-01-account");
     app.click("#nav-confirm");
@@ -109,6 +111,23 @@ fn a_wrong_pin_shows_the_tries_left_and_the_right_one_succeeds() {
     app.click("#sign");
     app.wait_text("#result", "The account is confirmed", WAIT);
     app.screenshot("en-03-result");
+    // Every other screen, in English.
+    for (nav, ready, name) in [
+        ("#nav-register", "#certificates", "en-04-register"),
+        ("#nav-history", "#history-title", "en-05-outbox"),
+        (
+            "#nav-diagnostics",
+            "#diagnostics tr[data-check='keyring']",
+            "en-06-diagnostics",
+        ),
+        ("#nav-settings", "#settings-portal", "en-07-settings"),
+        ("#nav-account", "#account-level", "en-08-account-confirmed"),
+    ] {
+        app.click(nav);
+        app.find(ready);
+        app.screenshot(name);
+    }
+    assert_eq!(app.text("#nav-settings"), "Settings");
 }
 
 #[test]
