@@ -28,9 +28,16 @@ fn log_in(app: &App, profile: &str) {
 /// Chooses the certificate on the card in `reader` (the other virtual reader may hold another
 /// test's card) and waits for the PIN field.
 fn choose_certificate(app: &App, reader: &str) {
-    app.click(&format!(
-        "#certificates .certificate[data-reader='{reader}'] button"
-    ));
+    // Other tests' cards come and go in the other reader; a click that lands on an element the
+    // live list just replaced is repeated.
+    for _ in 0..3 {
+        app.click(&format!(
+            "#certificates .certificate[data-reader='{reader}'] button"
+        ));
+        if app.wait_for("#pin", Duration::from_secs(5)).is_some() {
+            return;
+        }
+    }
     app.find("#pin");
 }
 

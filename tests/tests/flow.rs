@@ -278,8 +278,8 @@ fn a_wrong_pin_then_the_right_one() {
 #[test]
 fn a_card_pulled_during_signing_sends_nothing() {
     let portal = Portal::start(&[]);
-    // Read (8 APDUs), PIN status (2), then SELECT, GET DATA, VERIFY, MSE: the card goes on the PSO.
-    let mut card = VirtualCard::start_with("entrepreneur", &["--vanish-after", "14"]);
+    // The card goes when the signature command (PSO, INS 2A) arrives: after VERIFY and MSE.
+    let mut card = VirtualCard::start_with("entrepreneur", &["--vanish-on-ins", "2A"]);
     let user = User::new(&portal);
     user.login("entrepreneur");
     let (code, out, err) = user.confirm(&card, &["--json"], PIN);

@@ -207,6 +207,11 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
         return [];
       })));
     }
+    // Re-render only when the certificates changed: a card coming or going in another reader must
+    // not replace the button under the user's pointer.
+    const signature = views.map((c) => `${c.reader}/${c.sha256}/${c.findings.map((f) => f.code).join(",")}`).join(";");
+    if (signature === certsBox.dataset.signature) return;
+    certsBox.dataset.signature = signature;
     certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
   };
   const prepare = async (c: CertificateView): Promise<void> => {

@@ -48,6 +48,9 @@ struct CardArgs {
     /// After N APDUs the card goes away without answering the next one.
     #[arg(long, value_name = "N")]
     vanish_after: Option<u64>,
+    /// The card goes away when an APDU with this instruction byte (hex) arrives, e.g. 2A.
+    #[arg(long, value_name = "INS", value_parser = parse_ins)]
+    vanish_on_ins: Option<u8>,
     /// Every answer waits this many milliseconds.
     #[arg(long, value_name = "MS")]
     delay_ms: Option<u64>,
@@ -125,6 +128,11 @@ fn main() -> ExitCode {
     }
 }
 
+fn parse_ins(text: &str) -> Result<u8, String> {
+    u8::from_str_radix(text.trim_start_matches("0x"), 16)
+        .map_err(|e| format!("an instruction byte in hex: {e}"))
+}
+
 fn run_card(args: CardArgs) -> Result<(), String> {
     let (Some(name), Some(pki_dir), Some(state_dir)) = (&args.profile, &args.pki, &args.state)
     else {
@@ -149,6 +157,7 @@ fn run_card(args: CardArgs) -> Result<(), String> {
     };
     let faults = vpcd::Faults {
         vanish_after: args.vanish_after,
+        vanish_on_ins: args.vanish_on_ins,
         delay: args.delay_ms.map(Duration::from_millis),
         garble_after: args.garble_after,
         trace: args.trace,

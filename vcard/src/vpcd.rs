@@ -23,6 +23,9 @@ const GET_ATR: u8 = 4;
 pub struct Faults {
     /// After this many APDUs, vanish without answering the next one, as if pulled.
     pub vanish_after: Option<u64>,
+    /// Vanish, without answering, when an APDU with this instruction byte arrives (2A: the
+    /// signature), whatever other programs read from the card before.
+    pub vanish_on_ins: Option<u8>,
     /// Wait this long before every answer.
     pub delay: Option<Duration>,
     /// After this many APDUs, answer every APDU with one byte of noise.
@@ -82,7 +85,11 @@ pub fn serve(
             [GET_ATR] => write_message(stream, &applet.atr())?,
             [_] => {} // unknown control: vpcd expects no answer
             apdu => {
-                if faults.vanish_after.is_some_and(|n| *apdus >= n) {
+                if faults.vanish_after.is_some_and(|n| *apdus >= n)
+                    || faults
+                        .vanish_on_ins
+                        .is_some_and(|ins| apdu.get(1) == Some(&ins))
+                {
                     return Ok(Ended::Vanished);
                 }
                 *apdus += 1;
