@@ -388,24 +388,9 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 fn der_time(secs: u64) -> String {
-    // 1970-01-01 + days, by the civil-from-days algorithm (H. Hinnant).
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -558,7 +558,7 @@ fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
     let cms = prepared
         .finish(&signature)
         .map_err(|e| Failure::new("signature", e.to_string(), 4))?;
-    write_atomically(&args.output, &cms).map_err(|e| {
+    client::session::write_atomically(&args.output, &cms).map_err(|e| {
         Failure::new(
             "output",
             format!("cannot write {}: {e}", args.output.display()),
@@ -634,13 +634,4 @@ fn confirm(question: &str) -> bool {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok()
         && matches!(answer.trim(), "y" | "Y" | "yes" | "д" | "Д" | "да")
-}
-
-/// Writes through a temporary file and a rename, so that a failed run leaves no half signature.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".part");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
