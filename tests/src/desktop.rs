@@ -51,23 +51,31 @@ impl App {
     /// unless `language` says otherwise.
     pub fn start(language: &str) -> Self {
         crate::ensure_pki();
-        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let display = format!(":{}", 100 + (std::process::id() * 7 + n) % 800);
-        let xvfb = Command::new("Xvfb")
+        // Xvfb picks a free display itself and writes its number once it accepts clients: a
+        // display chosen by the test could collide with another test's or a stale server, and a
+        // fixed sleep could start the app before the server is up.
+        let mut xvfb = Command::new("Xvfb")
             .args([
-                display.as_str(),
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 "1280x900x24",
                 "-nolisten",
                 "tcp",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (apt-get install xvfb)");
-        std::thread::sleep(Duration::from_millis(300));
+        let mut number = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(xvfb.stdout.take().expect("Xvfb stdout")),
+            &mut number,
+        )
+        .expect("Xvfb display number");
+        let display = format!(":{}", number.trim());
+        assert!(display.len() > 1, "Xvfb did not start");
         let data = tempfile::Builder::new()
             .prefix("app-")
             .tempdir_in(scratch())
@@ -101,7 +109,9 @@ impl App {
             .expect("tauri-driver (cargo install tauri-driver)");
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
+            // A browser that died leaves WebKitWebDriver silent: a call fails in this time
+            // with a message instead of the whole test running into nextest's timeout.
+            .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,7 +178,7 @@ impl App {
     pub fn find(&self, selector: &str) -> String {
         self.wait_for(selector, Duration::from_secs(20))
             .unwrap_or_else(|| {
-                self.screenshot(&format!(
+                self.try_screenshot(&format!(
                     "missing-{}",
                     selector.replace(|c: char| !c.is_alphanumeric(), "_")
                 ));
@@ -230,7 +240,7 @@ impl App {
                 return text;
             }
             if Instant::now() > deadline {
-                self.screenshot("timeout");
+                self.try_screenshot("timeout");
                 panic!("{selector} never said {needle:?}; last: {text:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -249,21 +259,37 @@ impl App {
 
     /// Saves a screenshot of the window into the test run's screenshot folder.
     pub fn screenshot(&self, name: &str) -> PathBuf {
+        self.try_screenshot(name)
+            .unwrap_or_else(|| panic!("no screenshot {name}"))
+    }
+
+    /// A screenshot that never panics (it is also taken while a failing test unwinds).
+    fn try_screenshot(&self, name: &str) -> Option<PathBuf> {
         let dir = scratch().join("screenshots");
-        fs::create_dir_all(&dir).expect("dir");
-        let reply = self.call(reqwest::Method::GET, "/screenshot", None);
+        fs::create_dir_all(&dir).ok()?;
+        let url = format!("{}/session/{}/screenshot", self.base, self.session);
+        let reply: Value = self.http.get(url).send().ok()?.json().ok()?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(reply["value"].as_str()?)
+            .ok()?;
         let path = dir.join(format!("{name}.png"));
-        if let Some(b64) = reply["value"].as_str() {
-            if let Ok(png) = base64::engine::general_purpose::STANDARD.decode(b64) {
-                let _ = fs::write(&path, png);
-            }
-        }
-        path
+        fs::write(&path, png).ok()?;
+        Some(path)
     }
 }
 
 impl Drop for App {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let name = std::thread::current()
+                .name()
+                .unwrap_or("test")
+                .replace("::", "-");
+            match self.try_screenshot(&format!("failed-{name}")) {
+                Some(path) => eprintln!("screen at the failure: {}", path.display()),
+                None => eprintln!("no screenshot at the failure: the window is gone"),
+            }
+        }
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
