@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs the main job
 #   make test   sets everything up and runs the whole test suite
-.PHONY: setup ui build lint test demo bench package fuzz fuzz-short clean
+.PHONY: setup ui build lint test demo bench faults faults-short package fuzz fuzz-short clean
 
 setup:
 	scripts/setup.sh
@@ -22,22 +22,37 @@ test: build lint
 	cd ui && npm test
 	cargo nextest run --workspace --no-fail-fast
 	scripts/schemathesis.sh
+	$(MAKE) faults-short
 	$(MAKE) fuzz-short
 
 # Fuzzing with cargo-fuzz (libFuzzer). The machine has a stable toolchain only; RUSTC_BOOTSTRAP
-# lets it take the sanitizer flags cargo-fuzz passes. FUZZ_SECONDS per target.
-FUZZ_TARGETS := certificate tlv card_answers
+# lets it take the sanitizer flags cargo-fuzz passes. FUZZ_SECONDS per target. An input that
+# crashes a target is copied to fuzz/regressions/<target>, which `make test` replays.
+FUZZ_TARGETS := certificate tlv card_answers signed_request
 FUZZ_SECONDS ?= 300
 fuzz: setup
 	@for t in $(FUZZ_TARGETS); do \
-		mkdir -p fuzz/corpus/$$t; \
+		mkdir -p fuzz/corpus/$$t fuzz/regressions/$$t; \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
-			-max_total_time=$(FUZZ_SECONDS) -max_len=8192 || exit 1; \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=8192 || { \
+			cp fuzz/artifacts/$$t/* fuzz/regressions/$$t/ 2>/dev/null; \
+			echo "fuzz: $$t failed; the input is kept in fuzz/regressions/$$t"; exit 1; }; \
 	done
 
 # The short run inside `make test`.
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=20
+
+# The fault harness (FAULTS.md): the card pulled at every APDU of a confirmation, garbage and
+# slow cards, the portal down / 500 / garbage / slow / killed at each step, with the signed
+# requests counted; then each fuzz target for a bounded time. A few minutes in all.
+faults: build
+	target/debug/podpis-faults
+	$(MAKE) fuzz FUZZ_SECONDS=60
+
+# A sample of the fault scenarios, inside `make test` (about half a minute).
+faults-short:
+	target/debug/podpis-faults --short
 
 demo: build
 	scripts/demo.sh

@@ -17,6 +17,7 @@ use signing::token::{self, Reader};
 use signing::{CardError, CardKind, Pin, PinStatus, TokenError};
 use thiserror::Error;
 
+use crate::certificates::CertificateCache;
 use crate::outbox::{Outbox, OutboxItem, RequestMeta};
 use crate::portal::{PortalClient, PortalError};
 
@@ -136,6 +137,8 @@ pub struct Confirmation {
     token: zeroize::Zeroizing<String>,
     pub account: Account,
     outbox: Outbox,
+    certificates: CertificateCache,
+    card_deadline: std::time::Duration,
 }
 
 impl Confirmation {
@@ -151,7 +154,19 @@ impl Confirmation {
             token,
             account,
             outbox,
+            certificates: CertificateCache::in_data_dir(&data_dir),
+            card_deadline: Reader::DEFAULT_DEADLINE,
         })
+    }
+
+    /// How long one card operation may take before the card counts as not responding.
+    pub fn with_card_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.card_deadline = deadline;
+        self
+    }
+
+    fn reader(&self, name: impl Into<String>) -> Reader {
+        Reader::new(name).with_deadline(self.card_deadline)
     }
 
     /// Reads the card, checks the certificate, asks the portal for a challenge and builds the
@@ -166,7 +181,10 @@ impl Confirmation {
     ) -> Result<Prepared, FlowError> {
         on_event(FlowEvent::Step(Step::ReadingCard));
         let choice = choice.clone();
-        let (reader, kind, key, certificate) = blocking(move || pick(&choice)).await??;
+        let certificates = self.certificates.clone();
+        let deadline = self.card_deadline;
+        let (reader, kind, key, certificate, pin) =
+            blocking(move || pick(&choice, certificates, deadline)).await??;
         on_event(FlowEvent::Step(Step::CheckingCertificate));
         let findings = certificate.findings_at(SystemTime::now());
         on_event(FlowEvent::Findings(findings.clone()));
@@ -182,8 +200,7 @@ impl Confirmation {
         if purpose == Purpose::RegisterOrganisation && !force && certificate.ogrn.is_none() {
             return Err(FlowError::NotAnOrganisation);
         }
-        let reader_name = reader.clone();
-        let pin = blocking(move || Reader::new(reader_name).pin_status()).await??;
+        // The PIN counter came with the read a moment ago: a blocked card is never sent VERIFY.
         if pin.is_blocked() {
             return Err(TokenError::PinBlocked.into());
         }
@@ -259,12 +276,11 @@ impl Confirmation {
         on_event(FlowEvent::Step(Step::SigningOnCard));
         let digest = prepared.cades.digest_to_sign().to_vec();
         let (reader, key, algorithm) = (
-            prepared.reader.clone(),
+            self.reader(prepared.reader.clone()),
             prepared.key.reference,
             prepared.key.algorithm,
         );
-        let signature =
-            blocking(move || Reader::new(reader).sign(key, algorithm, digest, pin)).await??;
+        let signature = blocking(move || reader.sign(key, algorithm, digest, pin)).await??;
         let cms = prepared
             .cades
             .finish(&signature)
@@ -326,7 +342,11 @@ impl Confirmation {
 }
 
 /// Picks the reader and the certificate: the ones named, or the only ones there are.
-fn pick(choice: &CardChoice) -> Result<(String, CardKind, CardKey, CertificateInfo), FlowError> {
+fn pick(
+    choice: &CardChoice,
+    certificates: CertificateCache,
+    deadline: std::time::Duration,
+) -> Result<(String, CardKind, CardKey, CertificateInfo, PinStatus), FlowError> {
     let reader = match &choice.reader {
         Some(name) => name.clone(),
         None => {
@@ -342,7 +362,8 @@ fn pick(choice: &CardChoice) -> Result<(String, CardKind, CardKey, CertificateIn
             }
         }
     };
-    let (kind, contents) = Reader::new(&reader).read()?;
+    let (kind, contents) = certificates.read_card(&Reader::new(&reader).with_deadline(deadline))?;
+    let pin = contents.pin;
     let mut keys: Vec<_> = contents
         .keys
         .into_iter()
@@ -362,7 +383,7 @@ fn pick(choice: &CardChoice) -> Result<(String, CardKind, CardKey, CertificateIn
         0 => Err(FlowError::NoCertificate),
         1 => {
             let (key, info) = keys.remove(0);
-            Ok((reader, kind, key, info))
+            Ok((reader, kind, key, info, pin))
         }
         _ => Err(FlowError::SeveralCertificates),
     }

@@ -2,11 +2,13 @@
 //! `podpis` command-line tool and the desktop app.
 //!
 //! - [`portal`]: the HTTP client of docs/protocol.md, with typed errors for every code;
+//! - [`certificates`]: certificates read from cards, kept by digest so a card is read faster;
 //! - [`session`]: the access token in the OS keyring, never in a file;
 //! - [`outbox`]: each signed request on disk before it is sent, until the portal has answered;
 //! - [`flow`]: the steps of a confirmation, reported as events;
 //! - [`messages`]: the one table of words (Russian and English) for every error and finding.
 
+pub mod certificates;
 pub mod diagnose;
 pub mod flow;
 pub mod keystore;

@@ -56,6 +56,8 @@ impl PortalError {
 #[derive(Clone)]
 pub struct PortalClient {
     base: Url,
+    /// How long one request may take, from connecting to the last byte of the answer.
+    timeout: Duration,
     http: reqwest::Client,
 }
 
@@ -77,7 +79,6 @@ impl PortalClient {
         }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
             .user_agent(concat!("podpis/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
             let pem = std::fs::read(path)
@@ -89,7 +90,20 @@ impl PortalClient {
         let http = builder
             .build()
             .map_err(|e| PortalError::BadAddress(e.to_string()))?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            timeout: Self::DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// A request to a real portal answers in well under this; a longer wait is a portal that is
+    /// not going to answer.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The portal's origin, as documents name it.
@@ -114,6 +128,7 @@ impl PortalClient {
             .http
             .delete(self.url("/api/v1/sessions/current"))
             .bearer_auth(token)
+            .timeout(self.timeout)
             .send()
             .await;
         match response {
@@ -157,6 +172,7 @@ impl PortalClient {
         let response = self
             .http
             .get(self.url("/api/v1/health"))
+            .timeout(self.timeout)
             .send()
             .await
             .map_err(transport)?;
@@ -173,7 +189,11 @@ impl PortalClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, PortalError> {
-        let response = request.send().await.map_err(transport)?;
+        let response = request
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(transport)?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Err(refusal(response).await);

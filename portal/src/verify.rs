@@ -5,10 +5,6 @@
 
 use std::path::Path;
 
-use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier};
-use der::asn1::{OctetString, UtcTime};
-use der::{Decode, Encode};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
@@ -109,76 +105,55 @@ fn malformed(what: impl std::fmt::Display) -> ApiError {
 /// Checks a signed request's signature and certificate; returns its content and signer.
 pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
     // Form: one signer, attached content, a signing time, the signer's certificate inside.
-    let info = ContentInfo::from_der(body)
-        .map_err(|e| malformed(format!("not a CMS ContentInfo ({e})")))?;
-    if info.content_type != signing::cades::oids::SIGNED_DATA {
-        return Err(malformed("not SignedData"));
-    }
-    let signed: SignedData = info
-        .content
-        .decode_as()
-        .map_err(|e| malformed(format!("bad SignedData ({e})")))?;
-    let [signer] = signed.signer_infos.0.as_slice() else {
-        return Err(malformed("exactly one signer is expected"));
-    };
-    let content = signed
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(|| malformed("the document must be attached"))?
-        .decode_as::<OctetString>()
-        .map_err(|_| malformed("the content is not an OCTET STRING"))?
-        .into_bytes();
-    let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer.sid else {
-        return Err(malformed(
-            "the signer must be named by issuer and serial number",
-        ));
-    };
-    let certificate_der = signed
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .find_map(|choice| match choice {
-            cms::cert::CertificateChoices::Certificate(c)
-                if c.tbs_certificate.serial_number == sid.serial_number
-                    && c.tbs_certificate.issuer == sid.issuer =>
-            {
-                c.to_der().ok()
-            }
-            _ => None,
-        })
-        .ok_or_else(|| malformed("the signer's certificate is not included"))?;
-    let signing_time = signer
-        .signed_attrs
-        .iter()
-        .flat_map(|attrs| attrs.iter())
-        .find(|a| a.oid == signing::cades::oids::SIGNING_TIME)
-        .and_then(|a| a.values.get(0))
-        .and_then(|v| {
-            v.decode_as::<UtcTime>()
-                .map(|t| t.to_unix_duration().as_secs() as i64)
-                .or_else(|_| {
-                    v.decode_as::<der::asn1::GeneralizedTime>()
-                        .map(|t| t.to_unix_duration().as_secs() as i64)
-                })
-                .ok()
-        })
-        .ok_or_else(|| malformed("no signing time among the signed attributes"))?;
+    let form = signing::cades::read_attached(body).map_err(malformed)?;
+    let (content, certificate_der, signing_time) =
+        (form.content, form.certificate, form.signing_time);
     let certificate = CertificateInfo::parse(&certificate_der).map_err(malformed)?;
+    let store = trust.store_at(signing_time)?;
 
-    // The signature over the signed attributes and the content, without the chain yet. (In
-    // CAdES mode OpenSSL always builds the chain, so the signingCertificateV2 check comes after
-    // the chain has been judged on its own, below.)
+    // One verification in CAdES mode answers for a good request: the signature, the
+    // signingCertificateV2 attribute, the chain at signing time, revocation and key usage. Only
+    // when it fails is the request taken apart step by step, to name the first failure in the
+    // order of docs/protocol.md.
     let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
     let mut verified_content = Vec::new();
-    let signature_only = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
-    if let Err(e) = cms.verify(
-        None,
-        None,
-        None,
-        Some(&mut verified_content),
-        signature_only,
-    ) {
+    let cades = CMSOptions::BINARY | CMSOptions::from_bits_retain(CMS_CADES);
+    match cms.verify(None, Some(&store), None, Some(&mut verified_content), cades) {
+        Ok(()) => {
+            if verified_content != content {
+                return Err(malformed("the content read twice differs"));
+            }
+            digest_fits_key(&form.digest_algorithm, &certificate)?;
+            certificate_profile(&certificate)?;
+        }
+        Err(cades_error) => {
+            signature_only(body, &content)?;
+            digest_fits_key(&form.digest_algorithm, &certificate)?;
+            chain(&certificate_der, &store)?;
+            certificate_profile(&certificate)?;
+            // Everything else holds: the signingCertificateV2 attribute names another
+            // certificate (or is missing).
+            tracing::info!("CAdES check refused: {cades_error}");
+            return Err(ApiError::new(
+                codes::SIGNATURE_INVALID,
+                "The signature's signing-certificate attribute does not name the signer's certificate.",
+            ));
+        }
+    }
+    Ok(Verified {
+        content,
+        certificate,
+        signing_time,
+    })
+}
+
+/// The signature over the signed attributes and the content, without the chain. (In CAdES mode
+/// OpenSSL always builds the chain, so this check leaves CAdES out.)
+fn signature_only(body: &[u8], content: &[u8]) -> Result<(), ApiError> {
+    let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
+    let mut verified_content = Vec::new();
+    let options = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
+    if let Err(e) = cms.verify(None, None, None, Some(&mut verified_content), options) {
         tracing::info!("signature refused: {e}");
         return Err(ApiError::new(
             codes::SIGNATURE_INVALID,
@@ -188,8 +163,15 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
     if verified_content != content {
         return Err(malformed("the content read twice differs"));
     }
-    // The GOST engine does not check that the digest fits the key: a 512-bit key signs with
-    // Streebog-512, a 256-bit key with Streebog-256 (design.md).
+    Ok(())
+}
+
+/// The GOST engine does not check that the digest fits the key: a 512-bit key signs with
+/// Streebog-512, a 256-bit key with Streebog-256 (design.md).
+fn digest_fits_key(
+    digest_algorithm: &der::asn1::ObjectIdentifier,
+    certificate: &CertificateInfo,
+) -> Result<(), ApiError> {
     let expected_digest = match certificate.algorithm.as_str() {
         "gost2012-256" => signing::cades::oids::STREEBOG_256,
         "gost2012-512" => signing::cades::oids::STREEBOG_512,
@@ -201,42 +183,50 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
             ))
         }
     };
-    if signer.digest_alg.oid != expected_digest {
+    if *digest_algorithm != expected_digest {
         return Err(ApiError::new(
             codes::SIGNATURE_INVALID,
             "The digest algorithm does not match the key's size.",
         ));
     }
+    Ok(())
+}
 
-    // Chain to a trusted root, validity at signing time, revocation.
-    let cert = X509::from_der(&certificate_der).map_err(malformed)?;
-    let store = trust.store_at(signing_time)?;
-    let chain = Stack::new().map_err(ApiError::internal)?;
+/// Chain to a trusted root, validity at signing time (the store's time), revocation.
+fn chain(certificate_der: &[u8], store: &X509Store) -> Result<(), ApiError> {
+    let cert = X509::from_der(certificate_der).map_err(malformed)?;
+    let untrusted = Stack::new().map_err(ApiError::internal)?;
     let mut context = X509StoreContext::new().map_err(ApiError::internal)?;
     let (ok, error) = context
-        .init(&store, &cert, &chain, |ctx| {
+        .init(store, &cert, &untrusted, |ctx| {
             Ok((ctx.verify_cert()?, ctx.error()))
         })
         .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(match error.as_raw() {
-            9 | 10 => ApiError::new(
-                codes::CERTIFICATE_EXPIRED,
-                "The certificate was not valid at the time of signing.",
-            ),
-            23 => ApiError::new(
-                codes::CERTIFICATE_REVOKED,
-                "The certificate has been revoked by its certification authority.",
-            ),
-            _ => ApiError::new(
-                codes::CERTIFICATE_UNTRUSTED,
-                format!(
-                    "The certificate does not chain to an accredited certification authority ({}).",
-                    error.error_string()
-                ),
-            ),
-        });
+    if ok {
+        return Ok(());
     }
+    Err(match error.as_raw() {
+        9 | 10 => ApiError::new(
+            codes::CERTIFICATE_EXPIRED,
+            "The certificate was not valid at the time of signing.",
+        ),
+        23 => ApiError::new(
+            codes::CERTIFICATE_REVOKED,
+            "The certificate has been revoked by its certification authority.",
+        ),
+        _ => ApiError::new(
+            codes::CERTIFICATE_UNTRUSTED,
+            format!(
+                "The certificate does not chain to an accredited certification authority ({}).",
+                error.error_string()
+            ),
+        ),
+    })
+}
+
+/// What the portal asks of the certificate itself: a signing key, the qualified profile, and an
+/// algorithm still accepted.
+fn certificate_profile(certificate: &CertificateInfo) -> Result<(), ApiError> {
     if !(certificate.key_usage.digital_signature && certificate.key_usage.non_repudiation) {
         return Err(ApiError::new(
             codes::KEY_USAGE,
@@ -255,20 +245,5 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
             "Signatures with GOST R 34.10-2001 are no longer accepted; use a GOST R 34.10-2012 certificate.",
         ));
     }
-    // Last, CAdES: signingCertificateV2 must name this very certificate. (OpenSSL's CAdES
-    // verification also checks the chain and key usage: those have been named above.)
-    let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
-    let cades = CMSOptions::BINARY | CMSOptions::from_bits_retain(CMS_CADES);
-    if let Err(e) = cms.verify(None, Some(&store), None, None, cades) {
-        tracing::info!("CAdES check refused: {e}");
-        return Err(ApiError::new(
-            codes::SIGNATURE_INVALID,
-            "The signature's signing-certificate attribute does not name the signer's certificate.",
-        ));
-    }
-    Ok(Verified {
-        content,
-        certificate,
-        signing_time,
-    })
+    Ok(())
 }

@@ -243,6 +243,92 @@ fn attribute(oid: Oid, value: Any) -> Result<Attribute, CadesError> {
     })
 }
 
+/// What an attached CAdES-BES with one signer carries, read without checking any signature:
+/// the first look a verifier (the portal) takes at bytes from the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedSignature {
+    pub content: Vec<u8>,
+    /// The signer's certificate, DER, found by the signer's issuer and serial number.
+    pub certificate: Vec<u8>,
+    /// The signingTime attribute, in seconds since the Unix epoch.
+    pub signing_time: i64,
+    pub digest_algorithm: Oid,
+}
+
+/// Why bytes are not an attached CAdES-BES with one signer; the text completes "the signed
+/// request is malformed: …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FormError(String);
+
+fn form(what: impl Into<String>) -> FormError {
+    FormError(what.into())
+}
+
+/// Reads the parts of an attached CAdES-BES with exactly one signer named by issuer and serial,
+/// its certificate inside and a signing time among the signed attributes.
+pub fn read_attached(body: &[u8]) -> Result<AttachedSignature, FormError> {
+    let info =
+        ContentInfo::from_der(body).map_err(|e| form(format!("not a CMS ContentInfo ({e})")))?;
+    if info.content_type != oids::SIGNED_DATA {
+        return Err(form("not SignedData"));
+    }
+    let signed: SignedData = info
+        .content
+        .decode_as()
+        .map_err(|e| form(format!("bad SignedData ({e})")))?;
+    let [signer] = signed.signer_infos.0.as_slice() else {
+        return Err(form("exactly one signer is expected"));
+    };
+    let content = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| form("the document must be attached"))?
+        .decode_as::<OctetString>()
+        .map_err(|_| form("the content is not an OCTET STRING"))?
+        .into_bytes();
+    let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer.sid else {
+        return Err(form("the signer must be named by issuer and serial number"));
+    };
+    let certificate = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|choice| match choice {
+            CertificateChoices::Certificate(c)
+                if c.tbs_certificate.serial_number == sid.serial_number
+                    && c.tbs_certificate.issuer == sid.issuer =>
+            {
+                c.to_der().ok()
+            }
+            _ => None,
+        })
+        .ok_or_else(|| form("the signer's certificate is not included"))?;
+    let signing_time = signer
+        .signed_attrs
+        .iter()
+        .flat_map(|attrs| attrs.iter())
+        .find(|a| a.oid == oids::SIGNING_TIME)
+        .and_then(|a| a.values.get(0))
+        .and_then(|v| {
+            v.decode_as::<UtcTime>()
+                .map(|t| t.to_unix_duration().as_secs() as i64)
+                .or_else(|_| {
+                    v.decode_as::<der::asn1::GeneralizedTime>()
+                        .map(|t| t.to_unix_duration().as_secs() as i64)
+                })
+                .ok()
+        })
+        .ok_or_else(|| form("no signing time among the signed attributes"))?;
+    Ok(AttachedSignature {
+        content,
+        certificate,
+        signing_time,
+        digest_algorithm: signer.digest_alg.oid,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,13 +89,32 @@ pub struct TokenContents {
     pub keys: Vec<CardKey>,
 }
 
+/// Certificates the caller already holds, found by the SHA-256 of their DER: the digest a GOST
+/// token's key directory names (docs/cards.md). A driver takes one only when its digest matches,
+/// so a cache behind this cannot hand out a stale certificate.
+pub trait KnownCertificates: Send + Sync {
+    fn find(&self, sha256: &[u8; 32]) -> Option<Vec<u8>>;
+}
+
+/// No certificates known: every certificate is read from the card.
+impl KnownCertificates for () {
+    fn find(&self, _: &[u8; 32]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
 /// A card family's driver. Drivers are stateless: each call gets the transport of one open
 /// transaction, and one operation (read, or verify + sign) happens inside one transaction.
 pub trait CardDriver: Send + Sync {
     fn kind(&self) -> CardKind;
 
-    /// Reads serial, label, PIN status, keys and certificates.
-    fn read(&self, t: &mut dyn Transport) -> Result<TokenContents, TokenError>;
+    /// Reads serial, label, PIN status, keys and certificates; a certificate in `known` whose
+    /// digest the card announces is not read again.
+    fn read(
+        &self,
+        t: &mut dyn Transport,
+        known: &dyn KnownCertificates,
+    ) -> Result<TokenContents, TokenError>;
 
     /// Reads the PIN try counter without touching it.
     fn pin_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError>;

@@ -14,6 +14,6 @@ pub mod tlv;
 pub mod token;
 
 pub use card::CardError;
-pub use drivers::{CardKind, KeyAlgorithm};
+pub use drivers::{CardKind, KeyAlgorithm, KnownCertificates};
 pub use pin::{Pin, PinStatus};
 pub use token::TokenError;

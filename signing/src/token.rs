@@ -6,7 +6,7 @@
 //! hears [`CardError::NotResponding`] and the stuck thread ends by itself when the card is pulled.
 
 use std::ffi::CString;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,7 +15,9 @@ use thiserror::Error;
 use crate::card::atr::Atr;
 use crate::card::pcsc::PcscTransport;
 use crate::card::{CardError, StatusWord, Transport};
-use crate::drivers::{registry, CardDriver, CardKind, KeyAlgorithm, TokenContents};
+use crate::drivers::{
+    registry, CardDriver, CardKind, KeyAlgorithm, KnownCertificates, TokenContents,
+};
 use crate::pin::{Pin, PinFormatError, PinStatus};
 use crate::tlv::TlvError;
 
@@ -132,8 +134,17 @@ impl Reader {
 
     /// Reads the token's serial, label, PIN status, keys and certificates.
     pub fn read(&self) -> Result<(CardKind, TokenContents), TokenError> {
-        self.run(pcsc::Disposition::LeaveCard, |driver, t| {
-            Ok((driver.kind(), driver.read(t)?))
+        self.read_knowing(Arc::new(()))
+    }
+
+    /// Reads the token, taking from `known` the certificates whose digest the card announces
+    /// instead of reading their files again.
+    pub fn read_knowing(
+        &self,
+        known: Arc<dyn KnownCertificates>,
+    ) -> Result<(CardKind, TokenContents), TokenError> {
+        self.run(pcsc::Disposition::LeaveCard, move |driver, t| {
+            Ok((driver.kind(), driver.read(t, known.as_ref())?))
         })
     }
 

@@ -15,6 +15,8 @@ pub use signing;
 
 pub mod desktop;
 pub mod portal;
+pub mod proxy;
+pub mod user;
 
 /// vpcd's two readers and the ports their cards connect to.
 pub const READERS: [(&str, u16); 2] = [("Virtual PCD 00 00", 35963), ("Virtual PCD 00 01", 35964)];

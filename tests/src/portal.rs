@@ -22,6 +22,11 @@ pub struct Portal {
 }
 
 impl Portal {
+    /// The portal process's id while it runs (to read its CPU time, say).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// A seeded portal on a free port, trusting the test PKI's root and CA, with its CRL.
     pub fn start(extra: &[&str]) -> Self {
         crate::ensure_pki();

@@ -432,3 +432,44 @@ fn streebog_agrees_with_openssl_dgst() {
         );
     }
 }
+
+#[test]
+fn a_second_read_takes_the_certificate_from_the_cache_not_from_the_card() {
+    let card = VirtualCard::start("entrepreneur");
+    let data = tempfile::tempdir_in(scratch()).expect("data");
+    let data_dir = data.path().to_str().expect("utf-8");
+    let certs = || {
+        let (code, out, err) = podpis(&[
+            "--data-dir",
+            data_dir,
+            "certs",
+            "--reader",
+            card.reader(),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    // SELECT EF.CERT of key 1, as docs/cards.md writes it.
+    let certificate_reads = || card.trace().matches("vpcd → 00A4020402C001").count();
+    let first = certs();
+    assert!(first.contains("54771278218"), "{first}");
+    assert_eq!(certificate_reads(), 1);
+    let second = certs();
+    assert_eq!(second, first, "the cached certificate is the card's");
+    assert_eq!(
+        certificate_reads(),
+        1,
+        "the second read selected the certificate file again"
+    );
+    // A damaged cache file does not match the card's digest: it is passed over, and the card
+    // is read again.
+    let cached: Vec<_> = std::fs::read_dir(data.path().join("cache/certificates"))
+        .expect("cache")
+        .flatten()
+        .collect();
+    assert_eq!(cached.len(), 1);
+    std::fs::write(cached[0].path(), b"not the certificate").expect("damage");
+    assert_eq!(certs(), first);
+    assert_eq!(certificate_reads(), 2);
+}

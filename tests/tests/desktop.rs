@@ -56,6 +56,11 @@ fn the_whole_confirmation_by_clicks_ends_confirmed() {
     app.screenshot("ru-02-account-standard");
 
     app.click("#nav-confirm");
+    // The list fills in as the app reads the readers: wait for this card's line.
+    app.find(&format!(
+        "#readers li[data-reader='{}'][data-card='gost-token']",
+        card.reader()
+    ));
     let readers = app.text("#readers");
     assert!(
         readers.contains(card.reader()) && readers.contains("токен ГОСТ"),

@@ -3,103 +3,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use podpis_tests::portal::Portal;
+use podpis_tests::user::User;
 use podpis_tests::*;
-
-/// One user's `podpis`: its own data directory, talking to one portal.
-struct User {
-    data: PathBuf,
-    portal: String,
-    outputs: std::cell::RefCell<String>,
-}
-
-impl User {
-    fn new(portal: &Portal) -> Self {
-        let data = tempfile::Builder::new()
-            .prefix("user-")
-            .tempdir_in(scratch())
-            .expect("dir")
-            .keep();
-        Self {
-            data,
-            portal: portal.url.clone(),
-            outputs: Default::default(),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(bin("podpis"));
-        cmd.env("PODPIS_DATA_DIR", &self.data)
-            .args(["--portal", &self.portal])
-            .args(args);
-        cmd
-    }
-
-    /// Runs `podpis` with `stdin`; returns exit code, stdout, stderr (all kept for the leak check).
-    fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("podpis");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("stdin");
-        let out = child.wait_with_output().expect("output");
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        self.outputs
-            .borrow_mut()
-            .push_str(&format!("{stdout}\n{stderr}\n"));
-        (out.status.code().unwrap_or(-1), stdout, stderr)
-    }
-
-    fn login(&self, profile: &str) {
-        let p = podpis_tests::profile(profile);
-        let person = p["person"].as_table().expect("person");
-        let (code, out, err) = self.run(
-            &[
-                "login",
-                person["phone"].as_str().expect("phone"),
-                "--password-stdin",
-            ],
-            &format!("{}\n", person["password"].as_str().expect("password")),
-        );
-        assert_eq!(code, 0, "login: {out} {err}");
-    }
-
-    fn level(&self) -> String {
-        let (code, out, err) = self.run(&["status", "--json"], "");
-        assert_eq!(code, 0, "status: {out} {err}");
-        let status: serde_json::Value = serde_json::from_str(&out).expect("json");
-        status["level"].as_str().expect("level").to_owned()
-    }
-
-    fn outbox_len(&self) -> usize {
-        let (_, out, _) = self.run(&["outbox", "--json"], "");
-        serde_json::from_str::<serde_json::Value>(&out)
-            .expect("json")
-            .as_array()
-            .expect("array")
-            .len()
-    }
-
-    fn confirm(&self, card: &VirtualCard, extra: &[&str], pin: &str) -> (i32, String, String) {
-        let mut args = vec!["confirm", "--reader", card.reader(), "--pin-stdin"];
-        args.extend(extra);
-        self.run(&args, &format!("{pin}\n"))
-    }
-}
 
 fn verifies_reached_the_card(card: &VirtualCard) -> usize {
     card.trace()

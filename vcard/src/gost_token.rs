@@ -41,6 +41,8 @@ impl GostTokenApplet {
                 body.extend(tlv(&[0x80], &[key.kind.reference()]));
                 body.extend(tlv(&[0x51], &key.certificate_fid));
                 body.extend(tlv(&[0x50], format!("Ключ {}", key.reference).as_bytes()));
+                let digest = openssl::sha::sha256(&key.certificate);
+                body.extend(tlv(&[0x8E], &digest));
                 dir.extend(tlv(&[0xA0], &body));
             }
             return Some(dir);

@@ -1,10 +1,11 @@
 //! The GOST token profile of docs/cards.md.
 
 use hex_literal::hex;
+use sha2::{Digest, Sha256};
 
 use super::{
     check_signature, run, select_application, verify, CardDriver, CardKey, CardKind, KeyAlgorithm,
-    TokenContents, MAX_FILE_SIZE,
+    KnownCertificates, TokenContents, MAX_FILE_SIZE,
 };
 use crate::card::{exchange, Command, Status, Transport};
 use crate::pin::{Pin, PinStatus};
@@ -66,7 +67,11 @@ impl CardDriver for GostToken {
         CardKind::GostToken
     }
 
-    fn read(&self, t: &mut dyn Transport) -> Result<TokenContents, TokenError> {
+    fn read(
+        &self,
+        t: &mut dyn Transport,
+        known: &dyn KnownCertificates,
+    ) -> Result<TokenContents, TokenError> {
         select_application(t, &Self::AID)?;
         let serial = text(run(t, "GET DATA serial", &get_data(TAG_SERIAL))?, "serial")?;
         let label = text(run(t, "GET DATA label", &get_data(TAG_LABEL))?, "label")?;
@@ -74,7 +79,22 @@ impl CardDriver for GostToken {
         let directory = read_file(t, Self::EF_KEYS)?;
         let mut keys = Vec::new();
         for entry in parse_key_directory(&directory)? {
-            let certificate = read_file(t, entry.certificate_fid)?;
+            let certificate = match entry.digest.and_then(|d| known_certificate(known, &d)) {
+                Some(certificate) => certificate,
+                None => {
+                    let certificate = read_file(t, entry.certificate_fid)?;
+                    if entry
+                        .digest
+                        .is_some_and(|d| <[u8; 32]>::from(Sha256::digest(&certificate)) != d)
+                    {
+                        return Err(TokenError::Malformed(format!(
+                            "the certificate in file {} does not match its digest in EF.KEYS",
+                            hex::encode_upper(entry.certificate_fid)
+                        )));
+                    }
+                    certificate
+                }
+            };
             keys.push(CardKey {
                 reference: entry.reference,
                 algorithm: entry.algorithm,
@@ -124,6 +144,13 @@ impl CardDriver for GostToken {
             algorithm,
         )
     }
+}
+
+/// A known certificate, taken only if its bytes have the digest the card announces.
+fn known_certificate(known: &dyn KnownCertificates, digest: &[u8; 32]) -> Option<Vec<u8>> {
+    known
+        .find(digest)
+        .filter(|c| <[u8; 32]>::from(Sha256::digest(c)) == *digest)
 }
 
 fn read_pin_status(t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
@@ -208,6 +235,8 @@ struct KeyEntry {
     algorithm: KeyAlgorithm,
     certificate_fid: [u8; 2],
     label: Option<String>,
+    /// SHA-256 of the certificate file, when the card announces it.
+    digest: Option<[u8; 32]>,
 }
 
 fn parse_key_directory(data: &[u8]) -> Result<Vec<KeyEntry>, TokenError> {
@@ -217,6 +246,7 @@ fn parse_key_directory(data: &[u8]) -> Result<Vec<KeyEntry>, TokenError> {
         let mut algorithm = None;
         let mut fid = None;
         let mut label = None;
+        let mut digest = None;
         for field in template.children()? {
             match (field.tag, field.value) {
                 (0x83, &[k]) => reference = Some(k),
@@ -227,6 +257,14 @@ fn parse_key_directory(data: &[u8]) -> Result<Vec<KeyEntry>, TokenError> {
                 }
                 (0x51, &[hi, lo]) => fid = Some([hi, lo]),
                 (0x50, value) => label = Some(String::from_utf8_lossy(value).into_owned()),
+                (0x8E, value) => {
+                    digest = Some(<[u8; 32]>::try_from(value).map_err(|_| {
+                        TokenError::Malformed(format!(
+                            "certificate digest of {} bytes, expected 32",
+                            value.len()
+                        ))
+                    })?)
+                }
                 _ => {}
             }
         }
@@ -236,6 +274,7 @@ fn parse_key_directory(data: &[u8]) -> Result<Vec<KeyEntry>, TokenError> {
                 algorithm,
                 certificate_fid,
                 label,
+                digest,
             }),
             _ => {
                 return Err(TokenError::Malformed(
@@ -289,7 +328,7 @@ mod tests {
             ("00B000000C", &format!("{cert} 9000")),
         ])
         .extended();
-        let token = GostToken.read(&mut t).expect("read");
+        let token = GostToken.read(&mut t, &()).expect("read");
         assert_eq!(token.serial, "00012345");
         assert_eq!(token.label.as_deref(), Some("Токен"));
         assert_eq!(
@@ -304,6 +343,85 @@ mod tests {
         assert_eq!(token.keys[0].algorithm, KeyAlgorithm::Gost2012_256);
         assert_eq!(token.keys[0].label.as_deref(), Some("Key"));
         assert_eq!(hex::encode_upper(&token.keys[0].certificate), cert);
+    }
+
+    /// Certificates held by the caller, as a certificate cache would hold them.
+    struct Held(Vec<Vec<u8>>);
+
+    impl KnownCertificates for Held {
+        fn find(&self, sha256: &[u8; 32]) -> Option<Vec<u8>> {
+            self.0
+                .iter()
+                .find(|c| <[u8; 32]>::from(Sha256::digest(c)) == *sha256)
+                .cloned()
+        }
+    }
+
+    /// A card whose key directory announces the digest of its certificate, up to EF.KEYS.
+    fn script_with_digest(certificate: &[u8]) -> Vec<(&'static str, String)> {
+        let digest = hex::encode_upper(Sha256::digest(certificate));
+        vec![
+            (SELECT, "9000".into()),
+            ("00CA010100", "3030303132333435 9000".into()),
+            ("00CA010200", "9000".into()),
+            ("00CA010300", "0303 9000".into()),
+            (
+                "00A4020402C00000",
+                "620B 8002002E 820101 8302C000 9000".into(),
+            ),
+            (
+                "00B000002E",
+                format!("A02C 830101 800101 5102C001 8E20 {digest} 9000"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_certificate_held_with_the_announced_digest_is_not_read_again() {
+        let certificate = hex!("3082000A ABABABABABABABABABAB").to_vec();
+        let script = script_with_digest(&certificate);
+        let steps: Vec<(&str, &str)> = script.iter().map(|(c, r)| (*c, r.as_str())).collect();
+        // No SELECT EF.CERT, no READ BINARY of it: the script would refuse them.
+        let mut t = ScriptedTransport::new(&steps).extended();
+        let token = GostToken
+            .read(&mut t, &Held(vec![certificate.clone()]))
+            .expect("read");
+        assert_eq!(token.keys[0].certificate, certificate);
+    }
+
+    #[test]
+    fn a_held_certificate_of_another_digest_is_not_taken_and_the_file_is_read() {
+        let certificate = hex!("3082000A ABABABABABABABABABAB").to_vec();
+        let mut script = script_with_digest(&certificate);
+        script.push((
+            "00A4020402C00100",
+            "620B 8002000E 820101 8302C001 9000".into(),
+        ));
+        script.push(("00B000000E", format!("{} 9000", hex::encode(&certificate))));
+        let steps: Vec<(&str, &str)> = script.iter().map(|(c, r)| (*c, r.as_str())).collect();
+        let mut t = ScriptedTransport::new(&steps).extended();
+        // The card was re-issued: the caller still holds the old certificate.
+        let old = hex!("3082000A CDCDCDCDCDCDCDCDCDCD").to_vec();
+        let token = GostToken.read(&mut t, &Held(vec![old])).expect("read");
+        assert_eq!(token.keys[0].certificate, certificate);
+    }
+
+    #[test]
+    fn a_certificate_file_that_does_not_match_its_digest_is_refused() {
+        let announced = hex!("3082000A ABABABABABABABABABAB").to_vec();
+        let mut script = script_with_digest(&announced);
+        script.push((
+            "00A4020402C00100",
+            "620B 8002000E 820101 8302C001 9000".into(),
+        ));
+        script.push(("00B000000E", "3082000A CDCDCDCDCDCDCDCDCDCD 9000".into()));
+        let steps: Vec<(&str, &str)> = script.iter().map(|(c, r)| (*c, r.as_str())).collect();
+        let mut t = ScriptedTransport::new(&steps).extended();
+        let error = GostToken.read(&mut t, &()).expect_err("inconsistent card");
+        assert!(
+            matches!(&error, TokenError::Malformed(m) if m.contains("digest")),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use hex_literal::hex;
 
 use super::{
     check_signature, run, select_application, verify, CardDriver, CardKey, CardKind, KeyAlgorithm,
-    TokenContents, MAX_FILE_SIZE,
+    KnownCertificates, TokenContents, MAX_FILE_SIZE,
 };
 use crate::card::{exchange, Command, Status, Transport};
 use crate::pin::{Pin, PinStatus};
@@ -62,7 +62,13 @@ impl CardDriver for Uec {
         CardKind::Uec
     }
 
-    fn read(&self, t: &mut dyn Transport) -> Result<TokenContents, TokenError> {
+    /// The UEC announces no digest of its certificate, so it is always read: a cache keyed by the
+    /// card number alone would serve the old certificate after a re-issuance.
+    fn read(
+        &self,
+        t: &mut dyn Transport,
+        _known: &dyn KnownCertificates,
+    ) -> Result<TokenContents, TokenError> {
         select_application(t, &Self::AID)?;
         let number = run(t, "GET DATA card number", &get_card_number())?;
         let serial = match tlv::find(&number, 0x5A)? {

@@ -73,10 +73,12 @@ pub async fn certificates(
 ) -> Result<Vec<CertificateView>, UiError> {
     let language = state.language();
     let name = reader.clone();
-    let (_, contents) = tauri::async_runtime::spawn_blocking(move || Reader::new(name).read())
-        .await
-        .map_err(|_| UiError::new("card-error", language))?
-        .map_err(|e| UiError::card(&e, language))?;
+    let cache = client::certificates::CertificateCache::in_data_dir(&state.data_dir);
+    let (_, contents) =
+        tauri::async_runtime::spawn_blocking(move || cache.read_card(&Reader::new(name)))
+            .await
+            .map_err(|_| UiError::new("card-error", language))?
+            .map_err(|e| UiError::card(&e, language))?;
     Ok(contents
         .keys
         .into_iter()

@@ -22,6 +22,8 @@ pub struct Common {
     pub portal: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
+    pub portal_timeout: std::time::Duration,
+    pub card_timeout: std::time::Duration,
 }
 
 impl Common {
@@ -46,6 +48,7 @@ impl Common {
 
     fn client(&self) -> Result<PortalClient, Failure> {
         PortalClient::new(&self.portal_address(), self.ca_file.as_deref())
+            .map(|client| client.with_timeout(self.portal_timeout))
             .map_err(|e| self.portal_failure(&e))
     }
 
@@ -254,7 +257,8 @@ pub fn confirm(common: &Common, args: ConfirmArgs) -> Result<ExitCode, Failure> 
     let rt = runtime()?;
     let flow = rt
         .block_on(Confirmation::new(portal, token, common.data_dir.clone()))
-        .map_err(|e| common.flow_failure(&e))?;
+        .map_err(|e| common.flow_failure(&e))?
+        .with_card_deadline(common.card_timeout);
     let language = common.language();
     let quiet = common.json;
     let on_event = move |event: FlowEvent| {
@@ -409,7 +413,8 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
     let rt = runtime()?;
     let flow = rt
         .block_on(Confirmation::new(portal, token, common.data_dir.clone()))
-        .map_err(|e| common.flow_failure(&e))?;
+        .map_err(|e| common.flow_failure(&e))?
+        .with_card_deadline(common.card_timeout);
     let mut results = Vec::new();
     let mut worst: Option<Failure> = None;
     for item in flow.pending().map_err(|e| common.flow_failure(&e))? {

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
+use client::certificates::CertificateCache;
 use serde::Serialize;
 use signing::cades::{self, Content};
 use signing::card::monitor::{Monitor, ReaderEvent};
@@ -41,6 +42,13 @@ struct Cli {
     /// Where the session file and the outbox live (default: the OS data directory).
     #[arg(long, global = true, env = "PODPIS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Seconds one request to the portal may take before it counts as not answering.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0)]
+    portal_timeout: f64,
+    /// Seconds one card operation (read, or PIN and signature) may take before the card counts
+    /// as not responding.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 15.0)]
+    card_timeout: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -160,6 +168,8 @@ fn main() -> ExitCode {
             .data_dir
             .clone()
             .unwrap_or_else(client::default_data_dir),
+        portal_timeout: seconds(cli.portal_timeout),
+        card_timeout: seconds(cli.card_timeout),
     };
     let confirm_args = |purpose, o: ConfirmOptions| account::ConfirmArgs {
         purpose,
@@ -188,7 +198,12 @@ fn main() -> ExitCode {
         Command::Diagnose => account::diagnose(&common),
         Command::Readers { watch: false } => readers(cli.json),
         Command::Readers { watch: true } => watch(cli.json),
-        Command::Certs { reader } => certs(cli.json, cli.lang, reader.as_deref()),
+        Command::Certs { reader } => certs(
+            cli.json,
+            cli.lang,
+            reader.as_deref(),
+            &CertificateCache::in_data_dir(&common.data_dir),
+        ),
         Command::Sign {
             input,
             output,
@@ -198,6 +213,8 @@ fn main() -> ExitCode {
             pin_stdin,
             allow_last_try,
         } => sign(SignArgs {
+            certificates: CertificateCache::in_data_dir(&common.data_dir),
+            card_timeout: common.card_timeout,
             json: cli.json,
             lang: cli.lang,
             input,
@@ -363,7 +380,12 @@ fn findings_of(info: &CertificateInfo, lang: Lang) -> Vec<FindingEntry> {
         .collect()
 }
 
-fn certs(json: bool, lang: Lang, only: Option<&str>) -> Result<ExitCode, Failure> {
+fn certs(
+    json: bool,
+    lang: Lang,
+    only: Option<&str>,
+    certificates: &CertificateCache,
+) -> Result<ExitCode, Failure> {
     let readers = token::list_readers()?;
     let mut entries = Vec::new();
     let mut failed = None;
@@ -375,7 +397,7 @@ fn certs(json: bool, lang: Lang, only: Option<&str>) -> Result<ExitCode, Failure
         if card.kind == CardKind::Unknown {
             continue;
         }
-        match Reader::new(&r.reader).read() {
+        match certificates.read_card(&Reader::new(&r.reader)) {
             Ok((kind, contents)) => {
                 for key in contents.keys {
                     match CertificateInfo::parse(&key.certificate) {
@@ -453,7 +475,14 @@ fn print_json<T: Serialize>(value: &T) {
     }
 }
 
+/// A timeout given in seconds on the command line; nonsense (negative, NaN) means none at all.
+fn seconds(value: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(value).unwrap_or(std::time::Duration::ZERO)
+}
+
 struct SignArgs {
+    certificates: CertificateCache,
+    card_timeout: std::time::Duration,
     json: bool,
     lang: Lang,
     input: PathBuf,
@@ -476,8 +505,8 @@ fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
         )
     })?;
     let reader_name = pick_reader(args.reader.as_deref())?;
-    let reader = Reader::new(&reader_name);
-    let (_, contents) = reader.read()?;
+    let reader = Reader::new(&reader_name).with_deadline(args.card_timeout);
+    let (_, contents) = args.certificates.read_card(&reader)?;
     let mut keys: Vec<_> = contents
         .keys
         .into_iter()
