@@ -63,10 +63,11 @@ package: ui
 	command -v cargo-tauri >/dev/null || cargo install --locked tauri-cli@^2
 	cd src-tauri && cargo tauri build --bundles deb
 
-# The measurements of BENCHMARKS.md, printed as Markdown.
+# The measurements of BENCHMARKS.md, printed as Markdown, from release builds (what a user runs).
 # OPENSSL_CONF loads the GOST engine for the in-process verification figure (never for cargo).
-bench: build
-	OPENSSL_CONF=$(CURDIR)/config/openssl-gost.cnf target/debug/podpis-bench
+bench: ui
+	cargo build --release --workspace --bins
+	OPENSSL_CONF=$(CURDIR)/config/openssl-gost.cnf target/release/podpis-bench
 
 clean:
 	cargo clean

@@ -139,19 +139,28 @@ pub fn ensure_pcscd() {
     }
 }
 
-/// Waits until `reader` has (or has no) card.
+/// Waits until `reader` has a working card (`present`), or no card at all. A card pcscd could
+/// not power up (MUTE) is no working card, but it is not gone either: a card inserted before pcscd
+/// saw the previous one leave would inherit that state and never be powered up.
 pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).map_err(|e| e.to_string())?;
+    let name = std::ffi::CString::new(reader).map_err(|e| e.to_string())?;
     loop {
-        let readers = signing::token::list_readers().map_err(|e| e.to_string())?;
-        let has = readers
-            .iter()
-            .any(|r| r.reader == reader && r.card.is_some());
-        if has == present {
+        let mut state = [pcsc::ReaderState::new(name.clone(), pcsc::State::UNAWARE)];
+        ctx.get_status_change(Some(Duration::ZERO), &mut state)
+            .map_err(|e| e.to_string())?;
+        let event = state[0].event_state();
+        let done = if present {
+            event.contains(pcsc::State::PRESENT) && !event.contains(pcsc::State::MUTE)
+        } else {
+            !event.contains(pcsc::State::PRESENT)
+        };
+        if done {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("{reader}: card present = {has} after {timeout:?}"));
+            return Err(format!("{reader}: state {event:?} after {timeout:?}"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
