@@ -233,7 +233,7 @@ fn whole_confirmation() {
 }
 
 fn desktop_app() {
-    println!("\n## Desktop app (podpis-desktop, debug build, under Xvfb through tauri-driver)\n");
+    println!("\n## Desktop app (podpis-desktop, under Xvfb through tauri-driver)\n");
     let _card = VirtualCard::start("entrepreneur");
     let mut first = Vec::new();
     let mut rss = String::new();
