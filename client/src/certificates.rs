@@ -48,14 +48,21 @@ impl CertificateCache {
     /// Keeps the certificates of a card just read. (A cache that cannot be written costs only
     /// speed: callers may go on after an error.)
     pub fn remember(&self, contents: &TokenContents) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        let mut written = false;
         for key in &contents.keys {
             let path = self.path(&Sha256::digest(&key.certificate));
             if !path.exists() {
+                std::fs::create_dir_all(&self.dir)?;
                 crate::session::write_atomically(&path, &key.certificate)?;
+                written = true;
             }
         }
-        self.prune()
+        // Every card read passes here (the app reads each card it sees): the directory is
+        // listed only when it has grown.
+        if written {
+            self.prune()?;
+        }
+        Ok(())
     }
 
     /// Removes the least recently used certificates beyond the capacity.

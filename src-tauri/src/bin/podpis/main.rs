@@ -43,12 +43,12 @@ struct Cli {
     #[arg(long, global = true, env = "PODPIS_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Seconds one request to the portal may take before it counts as not answering.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0)]
-    portal_timeout: f64,
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    portal_timeout: std::time::Duration,
     /// Seconds one card operation (read, or PIN and signature) may take before the card counts
     /// as not responding.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 15.0)]
-    card_timeout: f64,
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "15", value_parser = seconds)]
+    card_timeout: std::time::Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -168,8 +168,8 @@ fn main() -> ExitCode {
             .data_dir
             .clone()
             .unwrap_or_else(client::default_data_dir),
-        portal_timeout: seconds(cli.portal_timeout),
-        card_timeout: seconds(cli.card_timeout),
+        portal_timeout: cli.portal_timeout,
+        card_timeout: cli.card_timeout,
     };
     let confirm_args = |purpose, o: ConfirmOptions| account::ConfirmArgs {
         purpose,
@@ -475,9 +475,15 @@ fn print_json<T: Serialize>(value: &T) {
     }
 }
 
-/// A timeout given in seconds on the command line; nonsense (negative, NaN) means none at all.
-fn seconds(value: f64) -> std::time::Duration {
-    std::time::Duration::try_from_secs_f64(value).unwrap_or(std::time::Duration::ZERO)
+/// A timeout given in seconds on the command line (`2`, `0.5`): more than zero, or clap refuses
+/// the command line with this message.
+fn seconds(value: &str) -> Result<std::time::Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{value:?} is not a number of seconds greater than zero"))
 }
 
 struct SignArgs {
