@@ -1,14 +1,18 @@
-//! Card drivers: one file per card family, matched by ATR in [`registry`].
+//! Card drivers: one file per card family, matched by ATR in [`registry`]; what several families
+//! share (commands of docs/cards.md's common rules, VERIFY, status handling) is in [`common`].
 
+pub mod common;
+pub mod error;
 pub mod gost_token;
 pub mod registry;
 pub mod uec;
 
 use serde::Serialize;
 
-use crate::card::{exchange, Command, Status, Transport};
+use crate::card::Transport;
 use crate::pin::{Pin, PinStatus};
-use crate::token::TokenError;
+
+pub use error::TokenError;
 
 /// The card families Podpis knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -129,82 +133,4 @@ pub trait CardDriver: Send + Sync {
         hash: &[u8],
         pin: &Pin,
     ) -> Result<Vec<u8>, TokenError>;
-}
-
-/// Files read from a card are never larger than this: a certificate is a few KiB.
-pub const MAX_FILE_SIZE: usize = 8 * 1024;
-
-/// Sends a command and returns its data when the card said `9000`, or the typed error for the
-/// operation `op` otherwise.
-pub(crate) fn run(
-    t: &mut dyn Transport,
-    op: &'static str,
-    command: &Command,
-) -> Result<Vec<u8>, TokenError> {
-    let response = exchange(t, command)?;
-    if response.sw.status() == Status::Success {
-        Ok(response.data)
-    } else {
-        Err(TokenError::Status {
-            op,
-            sw: response.sw,
-        })
-    }
-}
-
-/// Builds a VERIFY command, maps its status words, and keeps the PIN out of every error.
-pub(crate) fn verify(
-    t: &mut dyn Transport,
-    pin_reference: u8,
-    pin: &Pin,
-    (min, max): (usize, usize),
-) -> Result<(), TokenError> {
-    pin.check_length(min, max)?;
-    // Built by hand in a zeroed buffer so that no copy of the PIN outlives the exchange. A PIN
-    // is at most 16 bytes, so the short form always fits.
-    let mut apdu = zeroize::Zeroizing::new(Vec::with_capacity(5 + max));
-    apdu.extend_from_slice(&[0x00, 0x20, 0x00, pin_reference, pin.expose().len() as u8]);
-    apdu.extend_from_slice(pin.expose());
-    let raw = t.transmit(&apdu);
-    let response = crate::card::Response::parse(&raw?)?;
-    match response.sw.status() {
-        Status::Success => Ok(()),
-        Status::VerifyFailed { tries_left: 0 } | Status::AuthBlocked => Err(TokenError::PinBlocked),
-        Status::VerifyFailed { tries_left } => Err(TokenError::PinIncorrect { tries_left }),
-        Status::WrongLength => Err(TokenError::PinLengthRefused),
-        _ => Err(TokenError::Status {
-            op: "VERIFY",
-            sw: response.sw,
-        }),
-    }
-}
-
-pub(crate) fn select_application(t: &mut dyn Transport, aid: &[u8]) -> Result<(), TokenError> {
-    let response = exchange(
-        t,
-        &Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(aid.to_vec()),
-    )?;
-    match response.sw.status() {
-        Status::Success => Ok(()),
-        Status::NotFound => Err(TokenError::ApplicationMissing),
-        _ => Err(TokenError::Status {
-            op: "SELECT application",
-            sw: response.sw,
-        }),
-    }
-}
-
-pub(crate) fn check_signature(
-    signature: Vec<u8>,
-    algorithm: KeyAlgorithm,
-) -> Result<Vec<u8>, TokenError> {
-    if signature.len() == algorithm.signature_len() {
-        Ok(signature)
-    } else {
-        Err(TokenError::Malformed(format!(
-            "signature of {} bytes, expected {}",
-            signature.len(),
-            algorithm.signature_len()
-        )))
-    }
 }

@@ -14,6 +14,5 @@ pub mod tlv;
 pub mod token;
 
 pub use card::CardError;
-pub use drivers::{CardKind, KeyAlgorithm, KnownCertificates};
+pub use drivers::{CardKind, KeyAlgorithm, KnownCertificates, TokenError};
 pub use pin::{Pin, PinStatus};
-pub use token::TokenError;

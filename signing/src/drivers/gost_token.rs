@@ -3,14 +3,13 @@
 use hex_literal::hex;
 use sha2::{Digest, Sha256};
 
+use super::common::{self, read_binary, run, select, verify, MAX_FILE_SIZE};
 use super::{
-    check_signature, run, select_application, verify, CardDriver, CardKey, CardKind, KeyAlgorithm,
-    KnownCertificates, TokenContents, MAX_FILE_SIZE,
+    CardDriver, CardKey, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
 use crate::card::{exchange, Command, Status, Transport};
 use crate::pin::{Pin, PinStatus};
 use crate::tlv;
-use crate::token::TokenError;
 
 pub struct GostToken;
 
@@ -22,40 +21,18 @@ impl GostToken {
     pub const PIN_LENGTH: (usize, usize) = (4, 16);
 }
 
-pub fn select_app() -> Command {
-    Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(GostToken::AID.to_vec())
-}
+// SELECT application, READ BINARY, MSE SET and PSO are the common ones (`super::common`).
 
+/// SELECT EF with FCP: `00 A4 02 04 02 fid 00`.
 pub fn select_ef(fid: [u8; 2]) -> Command {
     Command::new(0x00, 0xA4, 0x02, 0x04)
         .with_data(fid.to_vec())
         .with_le(256)
 }
 
-pub fn read_binary(offset: u16, le: usize) -> Command {
-    let [p1, p2] = offset.to_be_bytes();
-    Command::new(0x00, 0xB0, p1 & 0x7F, p2).with_le(le)
-}
-
+/// GET DATA of the token's serial (01), label (02) or PIN status (03): `00 CA 01 tt 00`.
 pub fn get_data(tag: u8) -> Command {
     Command::new(0x00, 0xCA, 0x01, tag).with_le(256)
-}
-
-pub fn mse_set(algorithm: KeyAlgorithm, key: u8) -> Command {
-    Command::new(0x00, 0x22, 0x41, 0xB6).with_data(vec![
-        0x80,
-        0x01,
-        algorithm.reference(),
-        0x84,
-        0x01,
-        key,
-    ])
-}
-
-pub fn pso_cds(hash: &[u8]) -> Command {
-    Command::new(0x00, 0x2A, 0x9E, 0x9A)
-        .with_data(hash.to_vec())
-        .with_le(256)
 }
 
 const TAG_SERIAL: u8 = 0x01;
@@ -72,7 +49,7 @@ impl CardDriver for GostToken {
         t: &mut dyn Transport,
         known: &dyn KnownCertificates,
     ) -> Result<TokenContents, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         let serial = text(run(t, "GET DATA serial", &get_data(TAG_SERIAL))?, "serial")?;
         let label = text(run(t, "GET DATA label", &get_data(TAG_LABEL))?, "label")?;
         let pin = read_pin_status(t)?;
@@ -111,7 +88,7 @@ impl CardDriver for GostToken {
     }
 
     fn pin_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         read_pin_status(t)
     }
 
@@ -123,26 +100,12 @@ impl CardDriver for GostToken {
         hash: &[u8],
         pin: &Pin,
     ) -> Result<Vec<u8>, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         if read_pin_status(t)?.is_blocked() {
             return Err(TokenError::PinBlocked);
         }
         verify(t, Self::PIN_REFERENCE, pin, Self::PIN_LENGTH)?;
-        let response = exchange(t, &mse_set(algorithm, key))?;
-        match response.sw.status() {
-            Status::Success => {}
-            Status::ReferencedDataNotFound => return Err(TokenError::KeyMissing(key)),
-            _ => {
-                return Err(TokenError::Status {
-                    op: "MSE SET",
-                    sw: response.sw,
-                })
-            }
-        }
-        check_signature(
-            run(t, "PSO: COMPUTE DIGITAL SIGNATURE", &pso_cds(hash))?,
-            algorithm,
-        )
+        common::sign_hash(t, algorithm, key, hash)
     }
 }
 
@@ -299,19 +262,14 @@ mod tests {
 
     #[test]
     fn commands_are_the_bytes_of_docs_cards_md() {
+        // The token's own commands; the shared ones are tested in `common`.
         assert_eq!(
-            select_app().to_bytes(),
+            common::select_application(&GostToken::AID).to_bytes(),
             hex!("00A4040C0AF0504F44504953475401")
         );
         assert_eq!(select_ef(hex!("C001")).to_bytes(), hex!("00A4020402C00100"));
-        assert_eq!(read_binary(0x0102, 256).to_bytes(), hex!("00B0010200"));
         assert_eq!(get_data(0x03).to_bytes(), hex!("00CA010300"));
-        assert_eq!(
-            mse_set(KeyAlgorithm::Gost2012_256, 1).to_bytes(),
-            hex!("002241B606800101840101")
-        );
-        assert_eq!(pso_cds(&[0xAA; 32]).to_bytes()[..5], hex!("002A9E9A20"));
-        assert_eq!(*pso_cds(&[0xAA; 32]).to_bytes().last().expect("le"), 0x00);
+        assert_eq!(get_data(0x01).to_bytes(), hex!("00CA010100"));
     }
 
     #[test]
@@ -432,7 +390,7 @@ mod tests {
             ("00B0000000", &format!("{} 9000", "11".repeat(256))),
             ("00B0010020", &format!("{} 9000", "22".repeat(32))),
         ]);
-        select_application(&mut t, &GostToken::AID).expect("select");
+        select(&mut t, &GostToken::AID).expect("select");
         let content = read_file(&mut t, hex!("C001")).expect("read");
         assert_eq!(content.len(), 288);
         assert_eq!(content[256], 0x22);

@@ -2,14 +2,13 @@
 
 use hex_literal::hex;
 
+use super::common::{self, read_binary, run, select, verify, MAX_FILE_SIZE};
 use super::{
-    check_signature, run, select_application, verify, CardDriver, CardKey, CardKind, KeyAlgorithm,
-    KnownCertificates, TokenContents, MAX_FILE_SIZE,
+    CardDriver, CardKey, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
 use crate::card::{exchange, Command, Status, Transport};
 use crate::pin::{Pin, PinStatus};
 use crate::tlv;
-use crate::token::TokenError;
 
 pub struct Uec;
 
@@ -32,27 +31,30 @@ pub struct Holder {
     pub given_names: String,
 }
 
+// SELECT application, READ BINARY, MSE SET and PSO are the common ones (`super::common`).
+
+/// SELECT EF without FCP (the UEC tells no file size): `00 A4 02 0C 02 fid`.
 pub fn select_ef(fid: [u8; 2]) -> Command {
     Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(fid.to_vec())
 }
 
-pub fn read_binary(offset: u16) -> Command {
-    let [p1, p2] = offset.to_be_bytes();
-    Command::new(0x00, 0xB0, p1 & 0x7F, p2).with_le(256)
-}
-
+/// GET DATA of the PIN try counter (EMV tag 9F17): `00 CA 9F 17 00`.
 pub fn get_pin_tries() -> Command {
     Command::new(0x00, 0xCA, 0x9F, 0x17).with_le(256)
 }
 
+/// GET DATA of the card number (tag 5A): `00 CA 00 5A 00`.
 pub fn get_card_number() -> Command {
     Command::new(0x00, 0xCA, 0x00, 0x5A).with_le(256)
 }
 
+/// The UEC reads in chunks of 256 bytes (short Le `00`).
+const CHUNK: usize = 256;
+
 impl Uec {
     /// Reads the holder's SNILS and names from EF.HOLDER.
     pub fn holder(&self, t: &mut dyn Transport) -> Result<Holder, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         parse_holder(&read_file(t, Self::EF_HOLDER)?)
     }
 }
@@ -69,7 +71,7 @@ impl CardDriver for Uec {
         t: &mut dyn Transport,
         _known: &dyn KnownCertificates,
     ) -> Result<TokenContents, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         let number = run(t, "GET DATA card number", &get_card_number())?;
         let serial = match tlv::find(&number, 0x5A)? {
             Some(bcd) => bcd_digits(bcd)?,
@@ -83,7 +85,9 @@ impl CardDriver for Uec {
         })?;
         Ok(TokenContents {
             serial,
-            label: Some(format!("УЭК {} {}", holder.surname, holder.given_names)),
+            // The UEC has no label of its own: the holder's name stands for one (data, not words:
+            // the kind of card is told by `CardKind`).
+            label: Some(format!("{} {}", holder.surname, holder.given_names)),
             pin,
             keys: vec![CardKey {
                 reference: Self::KEY_REFERENCE,
@@ -95,7 +99,7 @@ impl CardDriver for Uec {
     }
 
     fn pin_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         read_pin_status(t)
     }
 
@@ -110,19 +114,13 @@ impl CardDriver for Uec {
         if key != Self::KEY_REFERENCE {
             return Err(TokenError::KeyMissing(key));
         }
-        select_application(t, &Self::AID)?;
+        select(t, &Self::AID)?;
         if read_pin_status(t)?.is_blocked() {
             return Err(TokenError::PinBlocked);
         }
         verify(t, Self::PIN_REFERENCE, pin, Self::PIN_LENGTH)?;
-        run(t, "MSE SET", &super::gost_token::mse_set(algorithm, key))?;
-        // The answer comes through GET RESPONSE (61 40); exchange() follows it.
-        let signature = run(
-            t,
-            "PSO: COMPUTE DIGITAL SIGNATURE",
-            &super::gost_token::pso_cds(hash),
-        )?;
-        check_signature(signature, algorithm)
+        // The signature comes through GET RESPONSE (61 40), which the common exchange follows.
+        common::sign_hash(t, algorithm, key, hash)
     }
 }
 
@@ -155,7 +153,7 @@ fn read_file(t: &mut dyn Transport, fid: [u8; 2]) -> Result<Vec<u8>, TokenError>
     }
     let mut content = Vec::new();
     loop {
-        let response = exchange(t, &read_binary(content.len() as u16))?;
+        let response = exchange(t, &read_binary(content.len() as u16, CHUNK))?;
         match response.sw.status() {
             Status::Success => {}
             Status::WrongOffset if !content.is_empty() => break,
@@ -166,7 +164,7 @@ fn read_file(t: &mut dyn Transport, fid: [u8; 2]) -> Result<Vec<u8>, TokenError>
                 })
             }
         }
-        if response.data.is_empty() || response.data.len() > 256 {
+        if response.data.is_empty() || response.data.len() > CHUNK {
             return Err(TokenError::Malformed(format!(
                 "READ BINARY returned {} bytes",
                 response.data.len()
@@ -178,7 +176,7 @@ fn read_file(t: &mut dyn Transport, fid: [u8; 2]) -> Result<Vec<u8>, TokenError>
                 "file over {MAX_FILE_SIZE} bytes"
             )));
         }
-        if response.data.len() < 256 {
+        if response.data.len() < CHUNK {
             break;
         }
     }
@@ -225,6 +223,18 @@ mod tests {
     use crate::card::transport::scripted::ScriptedTransport;
 
     const SELECT: &str = "00A4040C07 F05545434944 01";
+
+    #[test]
+    fn commands_are_the_bytes_of_docs_cards_md() {
+        // The UEC's own commands; the shared ones are tested in `common`.
+        assert_eq!(
+            common::select_application(&Uec::AID).to_bytes(),
+            hex!("00A4040C07F0554543494401")
+        );
+        assert_eq!(select_ef(Uec::EF_HOLDER).to_bytes(), hex!("00A4020C020101"));
+        assert_eq!(get_pin_tries().to_bytes(), hex!("00CA9F1700"));
+        assert_eq!(get_card_number().to_bytes(), hex!("00CA005A00"));
+    }
 
     #[test]
     fn reads_holder_through_le_correction() {

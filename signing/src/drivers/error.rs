@@ -1,0 +1,49 @@
+//! What a driver reports: the card's transport errors and what the card application answered.
+//! The drivers own this type; the reader layer (`token`, with PC/SC) returns it too.
+
+use thiserror::Error;
+
+use super::KeyAlgorithm;
+use crate::card::{CardError, StatusWord};
+use crate::pin::PinFormatError;
+use crate::tlv::TlvError;
+
+/// What can go wrong in a card operation, from the reader up to the application.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    #[error(transparent)]
+    Card(#[from] CardError),
+    #[error("the card is not one Podpis knows (ATR {atr})")]
+    UnknownCard { atr: String },
+    #[error("the card does not have the expected application")]
+    ApplicationMissing,
+    #[error("the card has no file {0}")]
+    FileMissing(String),
+    #[error("the card refused {op} with status {sw}")]
+    Status { op: &'static str, sw: StatusWord },
+    #[error("the card's data is malformed: {0}")]
+    Malformed(String),
+    #[error("wrong PIN: {tries_left} tries left")]
+    PinIncorrect { tries_left: u8 },
+    #[error("the PIN is blocked")]
+    PinBlocked,
+    #[error("the card refused the PIN's length")]
+    PinLengthRefused,
+    #[error(transparent)]
+    PinFormat(#[from] PinFormatError),
+    #[error("the card has no key {0}")]
+    KeyMissing(u8),
+    #[error("a {algorithm:?} key signs a {expected}-byte hash, not {actual} bytes")]
+    HashLength {
+        algorithm: KeyAlgorithm,
+        expected: usize,
+        actual: usize,
+    },
+}
+
+impl From<TlvError> for TokenError {
+    fn from(e: TlvError) -> Self {
+        Self::Malformed(e.to_string())
+    }
+}
