@@ -1,9 +1,12 @@
-//! The card transport: APDUs, status words, ATRs, PC/SC and the reader monitor.
+//! The card transport: APDUs, status words, ATRs, and (feature `pcsc`) PC/SC and the reader
+//! monitor.
 
 pub mod apdu;
 pub mod atr;
 pub mod error;
+#[cfg(feature = "pcsc")]
 pub mod monitor;
+#[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod status;
 pub mod transport;

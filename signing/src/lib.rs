@@ -2,8 +2,14 @@
 //! qualified certificates the cards carry.
 //!
 //! This crate depends on nothing else of ours and holds no process-global state: every card
-//! operation opens its own PC/SC context on its own thread (see [`token`]), so a card that never
+//! operation opens its own PC/SC context on its own thread (see `token`), so a card that never
 //! answers cannot block the caller past its deadline.
+//!
+//! PC/SC is the default feature `pcsc`: the PC/SC transport, the reader monitor and `token`
+//! (readers and deadlines) need it. Without it the crate still has certificates and their
+//! findings, CAdES, TLV, the drivers over the [`card::Transport`] trait and the PIN, because the
+//! portal verifies certificates and CMS with this crate and must not link libpcsclite (a server
+//! has no readers, and pcsc-lite need not be installed there).
 
 pub mod cades;
 pub mod card;
@@ -11,6 +17,7 @@ pub mod certificate;
 pub mod drivers;
 pub mod pin;
 pub mod tlv;
+#[cfg(feature = "pcsc")]
 pub mod token;
 
 pub use card::CardError;

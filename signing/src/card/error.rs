@@ -41,6 +41,7 @@ pub enum CardError {
     Pcsc(String),
 }
 
+#[cfg(feature = "pcsc")]
 impl From<pcsc::Error> for CardError {
     fn from(err: pcsc::Error) -> Self {
         use pcsc::Error as E;
