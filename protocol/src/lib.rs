@@ -1,7 +1,10 @@
 //! The wire types of the confirmation protocol (docs/protocol.md), defined once for the client
 //! and the sandbox portal.
 
+use std::time::{Duration, SystemTime};
+
 use serde::{Deserialize, Serialize};
+use signing::certificate::CertificateInfo;
 
 /// The `format` of a request document.
 pub const DOCUMENT_FORMAT: &str = "podpis-confirmation/1";
@@ -32,6 +35,16 @@ pub enum Level {
     Confirmed,
 }
 
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simplified => "simplified",
+            Self::Standard => "standard",
+            Self::Confirmed => "confirmed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -56,11 +69,44 @@ pub struct Person {
     pub inn: Option<String>,
 }
 
+impl Person {
+    /// The person as the certificate names them. The client writes this into the document and the
+    /// portal demands exactly this, so both take it from here: a drift would refuse every request.
+    pub fn from_certificate(certificate: &CertificateInfo) -> Self {
+        Self {
+            surname: certificate.surname.clone().unwrap_or_default(),
+            given_names: certificate.given_names.clone().unwrap_or_default(),
+            snils: certificate.snils.clone(),
+            inn: certificate.inn.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organisation {
     pub name: String,
     pub ogrn: String,
     pub inn: String,
+}
+
+impl Organisation {
+    /// The organisation the certificate speaks for: none without its OGRN or the legal entity's
+    /// INN. Its name is the organisation attribute, else the subject's common name. Shared by the
+    /// client and the portal for the same reason as [`Person::from_certificate`].
+    pub fn from_certificate(certificate: &CertificateInfo) -> Option<Self> {
+        let (Some(ogrn), Some(inn)) = (&certificate.ogrn, &certificate.inn_le) else {
+            return None;
+        };
+        Some(Self {
+            name: certificate
+                .organisation
+                .clone()
+                .or_else(|| certificate.subject.clone())
+                .unwrap_or_default(),
+            ogrn: ogrn.clone(),
+            inn: inn.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +175,27 @@ impl RequestDocument {
         }
         Ok(document)
     }
+}
+
+/// A time on the wire (`signing_time`, `expires_at`): RFC 3339 in UTC, whole seconds, `Z`.
+/// Times before 1970 are written as 1970; times past year 9999 (which no clock here reaches) as
+/// an empty string.
+pub fn timestamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format_seconds(secs)
+}
+
+/// [`timestamp`] for seconds since the Unix epoch, as the portal keeps its times.
+pub fn timestamp_unix(secs: i64) -> String {
+    format_seconds(u64::try_from(secs).unwrap_or(0))
+}
+
+fn format_seconds(secs: u64) -> String {
+    der::DateTime::from_unix_duration(Duration::from_secs(secs))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
 /// The portal's answer to an accepted request.
@@ -245,6 +312,121 @@ mod tests {
             RequestDocument::from_canonical_json(&bytes).expect("parse"),
             document()
         );
+    }
+
+    fn certificate() -> CertificateInfo {
+        CertificateInfo {
+            subject: Some("ООО «Ромашка»".into()),
+            surname: Some("Иванов".into()),
+            given_names: Some("Иван Иванович".into()),
+            snils: Some("54771278218".into()),
+            inn: Some("773024663310".into()),
+            inn_le: Some("7701234567".into()),
+            ogrn: Some("1027700132195".into()),
+            ogrnip: None,
+            organisation: Some("ООО «Ромашка» полное".into()),
+            issuer: "Test CA".into(),
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            algorithm: "gost2012-256".into(),
+            parameter_set: None,
+            key_usage: signing::certificate::KeyUsage::default(),
+            policies: Vec::new(),
+            subject_sign_tool: None,
+            issuer_sign_tool: None,
+            sha256: "ab".into(),
+            validity: (0, 0),
+        }
+    }
+
+    #[test]
+    fn the_person_is_the_certificates() {
+        assert_eq!(
+            Person::from_certificate(&certificate()),
+            Person {
+                surname: "Иванов".into(),
+                given_names: "Иван Иванович".into(),
+                snils: Some("54771278218".into()),
+                inn: Some("773024663310".into()),
+            }
+        );
+        let bare = CertificateInfo {
+            surname: None,
+            given_names: None,
+            snils: None,
+            inn: None,
+            ..certificate()
+        };
+        assert_eq!(
+            Person::from_certificate(&bare),
+            Person {
+                surname: String::new(),
+                given_names: String::new(),
+                snils: None,
+                inn: None,
+            }
+        );
+    }
+
+    #[test]
+    fn the_organisation_needs_ogrn_and_the_legal_entitys_inn() {
+        assert_eq!(
+            Organisation::from_certificate(&certificate()),
+            Some(Organisation {
+                name: "ООО «Ромашка» полное".into(),
+                ogrn: "1027700132195".into(),
+                inn: "7701234567".into(),
+            })
+        );
+        let no_ogrn = CertificateInfo {
+            ogrn: None,
+            ..certificate()
+        };
+        assert_eq!(Organisation::from_certificate(&no_ogrn), None);
+        // A person's INN is not the organisation's.
+        let no_inn_le = CertificateInfo {
+            inn_le: None,
+            ..certificate()
+        };
+        assert_eq!(Organisation::from_certificate(&no_inn_le), None);
+    }
+
+    #[test]
+    fn the_organisations_name_falls_back_to_the_subject() {
+        let unnamed = CertificateInfo {
+            organisation: None,
+            ..certificate()
+        };
+        let organisation = Organisation::from_certificate(&unnamed).expect("organisation");
+        assert_eq!(organisation.name, "ООО «Ромашка»");
+        let nameless = CertificateInfo {
+            organisation: None,
+            subject: None,
+            ..certificate()
+        };
+        let organisation = Organisation::from_certificate(&nameless).expect("organisation");
+        assert_eq!(organisation.name, "");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_whole_seconds() {
+        assert_eq!(timestamp_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp_unix(1_709_164_800), "2024-02-29T00:00:00Z");
+        assert_eq!(timestamp_unix(1_795_000_059), "2026-11-18T11:07:39Z");
+        assert_eq!(timestamp_unix(-5), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_000_059_999);
+        assert_eq!(timestamp(t), "2026-11-18T11:07:39Z");
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(timestamp(before), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn levels_read_as_they_serialise() {
+        for level in [Level::Simplified, Level::Standard, Level::Confirmed] {
+            let json = serde_json::to_string(&level).expect("json");
+            assert_eq!(json, format!("\"{}\"", level.as_str()));
+        }
     }
 
     #[test]
