@@ -1,39 +1,22 @@
 //! The commands that talk to the portal: login, logout, status, confirm, register-org, outbox,
-//! diagnose. Words for people come from `client::messages`, the one table.
+//! diagnose. The flow is `client::flow`'s; this file asks, calls and prints.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use client::flow::{CardChoice, Confirmation, FlowError, FlowEvent};
-use client::messages::{self, Language};
-use client::portal::{PortalClient, PortalError};
-use client::session::{SessionError, SessionInfo, Sessions};
+use client::flow::{Confirmation, FlowEvent};
+use client::messages::{self, Field, Phrase};
+use client::portal::PortalClient;
+use client::session::{SessionInfo, Sessions};
 use protocol::Purpose;
 use signing::certificate::Severity;
-use signing::{Pin, TokenError};
+use signing::Pin;
 
-use crate::{Failure, Lang};
-
-/// Options every portal command shares.
-pub struct Common {
-    pub json: bool,
-    pub lang: Lang,
-    pub portal: Option<String>,
-    pub ca_file: Option<PathBuf>,
-    pub data_dir: PathBuf,
-    pub portal_timeout: std::time::Duration,
-    pub card_timeout: std::time::Duration,
-}
+use crate::cards::last_try_consent;
+use crate::failure::Failure;
+use crate::{prompt, Common, ConfirmOptions};
 
 impl Common {
-    fn language(&self) -> Language {
-        match self.lang {
-            Lang::Ru => Language::Russian,
-            Lang::En => Language::English,
-        }
-    }
-
     fn sessions(&self) -> Sessions {
         Sessions::new(&self.data_dir)
     }
@@ -47,126 +30,51 @@ impl Common {
     }
 
     fn client(&self) -> Result<PortalClient, Failure> {
-        PortalClient::new(&self.portal_address(), self.ca_file.as_deref())
-            .map(|client| client.with_timeout(self.portal_timeout))
-            .map_err(|e| self.portal_failure(&e))
-    }
-
-    fn failure(&self, code: &str, exit: u8) -> Failure {
-        Failure::new(code, messages::describe(code, self.language()), exit)
-    }
-
-    fn portal_failure(&self, e: &PortalError) -> Failure {
-        let exit = if e.is_transient() { 8 } else { 7 };
-        let mut failure = self.failure(e.code(), exit);
-        if let PortalError::Refused { code, .. } = e {
-            if code == protocol::codes::UNAUTHORISED {
-                failure.exit = 9;
-            }
-        }
-        failure
-    }
-
-    fn flow_failure(&self, e: &FlowError) -> Failure {
-        let code = e.code();
-        let exit = match e {
-            FlowError::Card(
-                TokenError::PinIncorrect { .. }
-                | TokenError::PinBlocked
-                | TokenError::PinFormat(_)
-                | TokenError::PinLengthRefused,
-            )
-            | FlowError::LastTryNotConfirmed => 5,
-            FlowError::Card(_) | FlowError::NoCard | FlowError::SeveralCards => 4,
-            FlowError::Finding(_)
-            | FlowError::PersonMismatch
-            | FlowError::NotAnOrganisation
-            | FlowError::NoCertificate => 6,
-            FlowError::SeveralCertificates => 2,
-            FlowError::Portal(p) => return self.portal_failure(p),
-            FlowError::Kept { .. } => 8,
-            _ => 1,
-        };
-        let mut failure = self.failure(&code, exit);
-        if let FlowError::Card(TokenError::PinIncorrect { tries_left }) = e {
-            failure.message = match self.language() {
-                Language::Russian => format!("{} Осталось попыток: {tries_left}.", failure.message),
-                Language::English => format!("{} Tries left: {tries_left}.", failure.message),
-            };
-        }
-        failure
+        Ok(
+            PortalClient::new(&self.portal_address(), self.ca_file.as_deref())?
+                .with_timeout(self.portal_timeout),
+        )
     }
 
     fn token(&self, portal: &str) -> Result<zeroize::Zeroizing<String>, Failure> {
-        self.sessions().token(portal).map_err(|e| match e {
-            SessionError::NotLoggedIn(_) => self.failure("not-logged-in", 9),
-            _ => self.failure("keyring", 1),
-        })
+        Ok(self.sessions().token(portal)?)
     }
 
-    fn say(&self, text: &str) {
-        if !self.json {
-            eprintln!("{text}");
-        }
+    /// The flow for the logged-in account of the portal in use.
+    fn confirmation(&self, rt: &tokio::runtime::Runtime) -> Result<Confirmation, Failure> {
+        let portal = self.client()?;
+        let token = self.token(&portal.origin())?;
+        Ok(rt
+            .block_on(Confirmation::new(portal, token, self.data_dir.clone()))?
+            .with_card_deadline(self.card_timeout))
     }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Runtime::new().map_err(|e| Failure::new("runtime", e.to_string(), 1))
-}
-
-fn read_secret(from_stdin: bool, prompt: &str) -> Result<zeroize::Zeroizing<String>, Failure> {
-    let text = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Failure::new("input", format!("cannot read standard input: {e}"), 1))?;
-        line
-    } else {
-        rpassword::prompt_password(prompt)
-            .map_err(|e| Failure::new("input", format!("cannot read: {e}"), 1))?
-    };
-    Ok(zeroize::Zeroizing::new(
-        text.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
+    tokio::runtime::Runtime::new().map_err(|e| Failure::with_detail("runtime", e.to_string()))
 }
 
 pub fn login(common: &Common, login: &str, password_stdin: bool) -> Result<ExitCode, Failure> {
     let portal = common.client()?;
-    let prompt = match common.language() {
-        Language::Russian => "Пароль: ",
-        Language::English => "Password: ",
-    };
-    let password = read_secret(password_stdin, prompt)?;
-    let answer = runtime()?
-        .block_on(portal.login(login, &password))
-        .map_err(|e| common.portal_failure(&e))?;
+    let prompt = messages::phrase(Phrase::PasswordPrompt, common.language);
+    let password = prompt::secret(password_stdin, &prompt)?;
+    let answer = runtime()?.block_on(portal.login(login, &password))?;
     let info = SessionInfo {
         portal: portal.origin(),
         account: answer.account.clone(),
         expires_at: answer.expires_at.clone(),
     };
-    common
-        .sessions()
-        .save(&info, &answer.token)
-        .map_err(|_| common.failure("keyring", 1))?;
+    common.sessions().save(&info, &answer.token)?;
     if common.json {
         println!(
             "{}",
             serde_json::json!({ "portal": info.portal, "account": info.account, "expires_at": info.expires_at })
         );
     } else {
-        println!("{} {} ({})", ok_word(common), info.account, info.portal);
+        let done = messages::phrase(Phrase::LoggedIn, common.language);
+        println!("{done} {} ({})", info.account, info.portal);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn ok_word(common: &Common) -> &'static str {
-    match common.language() {
-        Language::Russian => "Вход выполнен:",
-        Language::English => "Logged in:",
-    }
 }
 
 pub fn logout(common: &Common) -> Result<ExitCode, Failure> {
@@ -176,23 +84,14 @@ pub fn logout(common: &Common) -> Result<ExitCode, Failure> {
         // The session is forgotten here even when the portal cannot be told.
         let _ = runtime()?.block_on(portal.logout(&token));
     }
-    common
-        .sessions()
-        .clear(&origin)
-        .map_err(|_| common.failure("keyring", 1))?;
+    common.sessions().clear(&origin)?;
     if common.json {
         println!(
             "{}",
             serde_json::json!({ "portal": origin, "logged_out": true })
         );
     } else {
-        println!(
-            "{}",
-            match common.language() {
-                Language::Russian => "Выход выполнен.",
-                Language::English => "Logged out.",
-            }
-        );
+        println!("{}", messages::phrase(Phrase::LoggedOut, common.language));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -200,23 +99,17 @@ pub fn logout(common: &Common) -> Result<ExitCode, Failure> {
 pub fn status(common: &Common) -> Result<ExitCode, Failure> {
     let portal = common.client()?;
     let token = common.token(&portal.origin())?;
-    let account = runtime()?
-        .block_on(portal.account(&token))
-        .map_err(|e| common.portal_failure(&e))?;
+    let account = runtime()?.block_on(portal.account(&token))?;
     let pending = client::outbox::Outbox::open(&common.data_dir)
-        .and_then(|o| o.pending())
-        .map(|p| {
-            p.into_iter()
-                .filter(|i| i.meta.portal == portal.origin() && i.meta.account == account.id)
-                .count()
-        })
-        .unwrap_or(0);
+        .and_then(|o| o.pending_for(&portal.origin(), &account.id))
+        .map_or(0, |p| p.len());
     if common.json {
         let mut value = serde_json::to_value(&account).unwrap_or_default();
         value["portal"] = serde_json::json!(portal.origin());
         value["outbox"] = serde_json::json!(pending);
         println!("{value}");
     } else {
+        let field = |f: Field| messages::phrase(Phrase::Field(f), common.language);
         let level = serde_json::to_value(account.level)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -226,40 +119,45 @@ pub fn status(common: &Common) -> Result<ExitCode, Failure> {
             account.person.surname, account.person.given_names, level
         );
         if let Some(snils) = &account.person.snils {
-            println!("  SNILS {snils}");
+            println!("  {} {snils}", field(Field::Snils));
         }
         for org in &account.organisations {
             println!(
-                "  {} (OGRN {}, INN {}) — {}",
-                org.organisation.name, org.organisation.ogrn, org.organisation.inn, org.role
+                "  {} ({} {}, {} {}) — {}",
+                org.organisation.name,
+                field(Field::Ogrn),
+                org.organisation.ogrn,
+                field(Field::InnLe),
+                org.organisation.inn,
+                org.role
             );
         }
         if pending > 0 {
-            println!("  outbox: {pending}");
+            println!("  {} {pending}", field(Field::Outbox));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub struct ConfirmArgs {
-    pub purpose: Purpose,
-    pub reader: Option<String>,
-    pub cert: Option<String>,
-    pub pin_stdin: bool,
-    pub force: bool,
-    pub yes: bool,
-    pub allow_last_try: bool,
+fn describe_result(common: &Common, result: &protocol::ConfirmationResult) -> String {
+    let done = match &result.organisation {
+        Some(org) => Phrase::OrganisationRegistered {
+            name: &org.name,
+            ogrn: &org.ogrn,
+        },
+        None => Phrase::AccountConfirmed,
+    };
+    messages::phrase(done, common.language)
 }
 
-pub fn confirm(common: &Common, args: ConfirmArgs) -> Result<ExitCode, Failure> {
-    let portal = common.client()?;
-    let token = common.token(&portal.origin())?;
+pub fn confirm(
+    common: &Common,
+    purpose: Purpose,
+    options: &ConfirmOptions,
+) -> Result<ExitCode, Failure> {
     let rt = runtime()?;
-    let flow = rt
-        .block_on(Confirmation::new(portal, token, common.data_dir.clone()))
-        .map_err(|e| common.flow_failure(&e))?
-        .with_card_deadline(common.card_timeout);
-    let language = common.language();
+    let flow = common.confirmation(&rt)?;
+    let language = common.language;
     let quiet = common.json;
     let on_event = move |event: FlowEvent| {
         if quiet {
@@ -274,71 +172,47 @@ pub fn confirm(common: &Common, args: ConfirmArgs) -> Result<ExitCode, Failure> 
                     } else {
                         "!"
                     };
-                    eprintln!("  {mark} {}", messages::describe(f.code.as_str(), language));
+                    eprintln!("  {mark} {}", messages::finding(f.code, language));
                 }
             }
         }
     };
 
     // Requests left from an earlier run go first.
-    for item in flow.pending().map_err(|e| common.flow_failure(&e))? {
-        common.say(&format!("{} {}", outbox_word(common), item.id));
-        match rt.block_on(flow.deliver(&item, &on_event)) {
-            Ok(result) => common.say(&format!("  {}", describe_result(common, &result))),
-            Err(e) => return Err(common.flow_failure(&e)),
-        }
+    for item in flow.pending()? {
+        let sending = messages::phrase(Phrase::SendingStoredRequest, language);
+        common.say(&format!("{sending} {}", item.id));
+        let result = rt.block_on(flow.deliver(&item, &on_event))?;
+        common.say(&format!("  {}", describe_result(common, &result)));
     }
 
-    let choice = CardChoice {
-        reader: args.reader,
-        certificate: args.cert,
-    };
-    let prepared = rt
-        .block_on(flow.prepare(&choice, args.purpose, args.force, &on_event))
-        .map_err(|e| common.flow_failure(&e))?;
+    let card = &options.card;
+    let prepared = rt.block_on(flow.prepare(&card.choice(), purpose, options.force, &on_event))?;
     let document = serde_json::from_slice::<serde_json::Value>(&prepared.document_bytes)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_default();
     common.say(&format!(
         "{}\n{document}",
-        match language {
-            Language::Russian => "Документ для подписи:",
-            Language::English => "The document to sign:",
-        }
+        messages::phrase(Phrase::DocumentToSign, language)
     ));
-    let interactive = !args.pin_stdin && std::io::stdin().is_terminal();
+    let interactive = !card.pin_stdin && std::io::stdin().is_terminal();
     if interactive
-        && !args.yes
-        && !ask(match language {
-            Language::Russian => "Подписать этот документ? [y/N] ",
-            Language::English => "Sign this document? [y/N] ",
-        })
+        && !options.yes
+        && !prompt::ask(&messages::phrase(Phrase::SignDocumentQuestion, language))
     {
-        return Err(common.failure("cancelled", 1));
+        return Err(Failure::local("cancelled"));
     }
-    let mut last_try = args.allow_last_try;
-    if prepared.pin.is_last_try() && !last_try {
-        last_try = interactive && ask(match language {
-            Language::Russian => {
-                "Осталась последняя попытка: неверный PIN заблокирует носитель. Продолжить? [y/N] "
-            }
-            Language::English => "One try left: a wrong PIN blocks the card. Go on? [y/N] ",
-        });
-        if !last_try {
-            return Err(common.failure("pin-last-try", 5));
-        }
-    }
-    let prompt = match language {
-        Language::Russian => format!("PIN (осталось попыток: {}): ", prepared.pin.tries_left),
-        Language::English => format!("PIN ({} tries left): ", prepared.pin.tries_left),
-    };
-    let pin_text = read_secret(args.pin_stdin, &prompt)?;
-    let pin = Pin::new(pin_text.to_string())
-        .map_err(|e| common.flow_failure(&FlowError::Card(TokenError::PinFormat(e))))?;
-    drop(pin_text);
-    let result = rt
-        .block_on(flow.sign_and_send(prepared, pin, last_try, &on_event))
-        .map_err(|e| common.flow_failure(&e))?;
+    let last_try_confirmed = last_try_consent(common, card, prepared.pin.is_last_try())?;
+    let prompt = messages::phrase(
+        Phrase::PinPrompt {
+            tries_left: prepared.pin.tries_left,
+        },
+        language,
+    );
+    let text = prompt::secret(card.pin_stdin, &prompt)?;
+    let pin = Pin::new(text.to_string()).map_err(signing::TokenError::PinFormat)?;
+    drop(text);
+    let result = rt.block_on(flow.sign_and_send(prepared, pin, last_try_confirmed, &on_event))?;
     if common.json {
         println!("{}", serde_json::to_string(&result).unwrap_or_default());
     } else {
@@ -347,40 +221,13 @@ pub fn confirm(common: &Common, args: ConfirmArgs) -> Result<ExitCode, Failure> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe_result(common: &Common, result: &protocol::ConfirmationResult) -> String {
-    match (&result.organisation, common.language()) {
-        (Some(org), Language::Russian) => format!(
-            "Организация {} (ОГРН {}) зарегистрирована.",
-            org.name, org.ogrn
-        ),
-        (Some(org), Language::English) => {
-            format!("Organisation {} (OGRN {}) registered.", org.name, org.ogrn)
-        }
-        (None, Language::Russian) => "Учётная запись подтверждена.".to_owned(),
-        (None, Language::English) => "The account is confirmed.".to_owned(),
-    }
-}
-
-fn outbox_word(common: &Common) -> &'static str {
-    match common.language() {
-        Language::Russian => "Отправка сохранённого запроса",
-        Language::English => "Sending a stored request",
-    }
-}
-
-fn ask(question: &str) -> bool {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok()
-        && matches!(answer.trim(), "y" | "Y" | "yes" | "д" | "Д" | "да")
-}
-
 pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
-    let outbox =
-        client::outbox::Outbox::open(&common.data_dir).map_err(|_| common.failure("outbox", 1))?;
-    let pending = outbox.pending().map_err(|_| common.failure("outbox", 1))?;
     if !send {
+        let outbox = client::outbox::Outbox::open(&common.data_dir)
+            .map_err(|e| Failure::with_detail("outbox", e))?;
+        let pending = outbox
+            .pending()
+            .map_err(|e| Failure::with_detail("outbox", e))?;
         if common.json {
             let items: Vec<_> = pending
                 .iter()
@@ -390,10 +237,7 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
         } else if pending.is_empty() {
             println!(
                 "{}",
-                match common.language() {
-                    Language::Russian => "Неотправленных запросов нет.",
-                    Language::English => "No requests are waiting.",
-                }
+                messages::phrase(Phrase::NoRequestsWaiting, common.language)
             );
         } else {
             for i in &pending {
@@ -408,25 +252,21 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let portal = common.client()?;
-    let token = common.token(&portal.origin())?;
     let rt = runtime()?;
-    let flow = rt
-        .block_on(Confirmation::new(portal, token, common.data_dir.clone()))
-        .map_err(|e| common.flow_failure(&e))?
-        .with_card_deadline(common.card_timeout);
+    let flow = common.confirmation(&rt)?;
     let mut results = Vec::new();
     let mut worst: Option<Failure> = None;
-    for item in flow.pending().map_err(|e| common.flow_failure(&e))? {
+    for item in flow.pending()? {
         match rt.block_on(flow.deliver(&item, &|_| {})) {
             Ok(result) => {
                 common.say(&format!("{} {}", item.id, describe_result(common, &result)));
                 results.push(serde_json::json!({ "id": item.id, "result": result }));
             }
             Err(e) => {
-                let failure = common.flow_failure(&e);
-                common.say(&format!("{} {}", item.id, failure.message));
-                results.push(serde_json::json!({ "id": item.id, "error": { "code": failure.code, "message": failure.message } }));
+                let failure = Failure::from(e);
+                let (code, message) = (failure.code(), failure.message(common.language));
+                common.say(&format!("{} {message}", item.id));
+                results.push(serde_json::json!({ "id": item.id, "error": { "code": code, "message": message } }));
                 worst = Some(failure);
             }
         }
@@ -434,12 +274,12 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
     if common.json {
         println!("{}", serde_json::Value::Array(results));
     }
-    Ok(worst.map_or(ExitCode::SUCCESS, |f| ExitCode::from(f.exit)))
+    Ok(worst.map_or(ExitCode::SUCCESS, |f| ExitCode::from(crate::exit::code(&f))))
 }
 
 pub fn diagnose(common: &Common) -> Result<ExitCode, Failure> {
     let portal = common.client().map_err(|_| common.portal_address());
-    let checks = runtime()?.block_on(client::diagnose::run(portal, common.language()));
+    let checks = runtime()?.block_on(client::diagnose::run(portal, common.language));
     let failed = checks.iter().any(|c| c.status == "fail");
     if common.json {
         println!("{}", serde_json::to_string(&checks).unwrap_or_default());

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use protocol::{Account, ConfirmationResult, Purpose, RequestDocument};
 use serde::Serialize;
 use signing::cades::{self, Content};
-use signing::certificate::{CertificateInfo, Finding, Severity};
+use signing::certificate::{CertificateInfo, Finding, FindingCode, Severity};
 use signing::drivers::CardKey;
 use signing::token::{self, Reader};
 use signing::{CardError, CardKind, Pin, PinStatus, TokenError};
@@ -49,8 +49,9 @@ pub enum FlowError {
     Card(#[from] TokenError),
     #[error(transparent)]
     Portal(#[from] PortalError),
-    #[error("the certificate cannot be used: {0}")]
-    Finding(&'static str),
+    /// A finding of severity error: the certificate cannot do the job, nothing is signed.
+    #[error("the certificate cannot be used: {}", .0.as_str())]
+    Finding(FindingCode),
     #[error("the certificate belongs to another person")]
     PersonMismatch,
     #[error("the certificate is not a legal entity's")]
@@ -78,7 +79,7 @@ impl FlowError {
         match self {
             Self::Card(e) => card_code(e).to_owned(),
             Self::Portal(e) => e.code().to_owned(),
-            Self::Finding(code) => (*code).to_owned(),
+            Self::Finding(code) => code.as_str().to_owned(),
             Self::PersonMismatch => "person-mismatch".into(),
             Self::NotAnOrganisation => "not-an-organisation".into(),
             Self::NoCard => "no-card".into(),
@@ -89,6 +90,12 @@ impl FlowError {
             Self::Outbox(_) => "outbox".into(),
             Self::Kept { cause, .. } => cause.code().to_owned(),
         }
+    }
+
+    /// Whether the signed request is kept in the outbox, to be sent again later: the UI and the
+    /// CLI say so instead of guessing it from the code.
+    pub fn is_kept(&self) -> bool {
+        matches!(self, Self::Kept { .. })
     }
 }
 
@@ -183,14 +190,21 @@ impl Confirmation {
         let choice = choice.clone();
         let certificates = self.certificates.clone();
         let deadline = self.card_deadline;
-        let (reader, kind, key, certificate, pin) =
-            blocking(move || pick(&choice, certificates, deadline)).await??;
+        let chosen = blocking(move || choose_key(&choice, &certificates, deadline)).await??;
         on_event(FlowEvent::Step(Step::CheckingCertificate));
-        let findings = certificate.findings_at(SystemTime::now());
-        on_event(FlowEvent::Findings(findings.clone()));
-        if let Some(stop) = findings.iter().find(|f| f.severity == Severity::Error) {
-            return Err(FlowError::Finding(stop.code.as_str()));
+        on_event(FlowEvent::Findings(chosen.findings.clone()));
+        // An error finding stops here; a blocked card is never sent VERIFY.
+        if let Some(refusal) = chosen.refusal() {
+            return Err(refusal);
         }
+        let ChosenKey {
+            reader,
+            kind,
+            key,
+            certificate,
+            findings,
+            pin,
+        } = chosen;
         if !force
             && self.account.person.snils.is_some()
             && certificate.snils != self.account.person.snils
@@ -199,10 +213,6 @@ impl Confirmation {
         }
         if purpose == Purpose::RegisterOrganisation && !force && certificate.ogrn.is_none() {
             return Err(FlowError::NotAnOrganisation);
-        }
-        // The PIN counter came with the read a moment ago: a blocked card is never sent VERIFY.
-        if pin.is_blocked() {
-            return Err(TokenError::PinBlocked.into());
         }
 
         on_event(FlowEvent::Step(Step::RequestingChallenge));
@@ -330,23 +340,44 @@ impl Confirmation {
 
     /// The requests of this account on this portal still waiting for an answer.
     pub fn pending(&self) -> Result<Vec<OutboxItem>, FlowError> {
-        let origin = self.portal.origin();
-        Ok(self
-            .outbox
-            .pending()
-            .map_err(FlowError::Outbox)?
-            .into_iter()
-            .filter(|i| i.meta.portal == origin && i.meta.account == self.account.id)
-            .collect())
+        self.outbox
+            .pending_for(&self.portal.origin(), &self.account.id)
+            .map_err(FlowError::Outbox)
     }
 }
 
-/// Picks the reader and the certificate: the ones named, or the only ones there are.
-fn pick(
+/// A key chosen on a card, with what was read with it: its certificate, the certificate's
+/// findings now, and the PIN counter.
+#[derive(Debug, Clone)]
+pub struct ChosenKey {
+    pub reader: String,
+    pub kind: CardKind,
+    pub key: CardKey,
+    pub certificate: CertificateInfo,
+    pub findings: Vec<Finding>,
+    pub pin: PinStatus,
+}
+
+impl ChosenKey {
+    /// Why this key must not be used to sign at all, before any PIN: an error finding, or a
+    /// blocked PIN (a blocked card is never sent VERIFY).
+    pub fn refusal(&self) -> Option<FlowError> {
+        if let Some(stop) = self.findings.iter().find(|f| f.severity == Severity::Error) {
+            return Some(FlowError::Finding(stop.code));
+        }
+        self.pin
+            .is_blocked()
+            .then(|| FlowError::Card(TokenError::PinBlocked))
+    }
+}
+
+/// Picks the reader and the certificate: the ones named, or the only ones there are. Blocks on
+/// the card (with `deadline` per operation): call it off the async runtime.
+pub fn choose_key(
     choice: &CardChoice,
-    certificates: CertificateCache,
+    certificates: &CertificateCache,
     deadline: std::time::Duration,
-) -> Result<(String, CardKind, CardKey, CertificateInfo, PinStatus), FlowError> {
+) -> Result<ChosenKey, FlowError> {
     let reader = match &choice.reader {
         Some(name) => name.clone(),
         None => {
@@ -382,11 +413,55 @@ fn pick(
     match keys.len() {
         0 => Err(FlowError::NoCertificate),
         1 => {
-            let (key, info) = keys.remove(0);
-            Ok((reader, kind, key, info, pin))
+            let (key, certificate) = keys.remove(0);
+            let findings = certificate.findings_at(SystemTime::now());
+            Ok(ChosenKey {
+                reader,
+                kind,
+                key,
+                certificate,
+                findings,
+                pin,
+            })
         }
         _ => Err(FlowError::SeveralCertificates),
     }
+}
+
+/// Signs `content` with the chosen key as CAdES-BES (attached or detached): the PIN is sent once,
+/// never retried. On the last try the caller must pass `last_try_confirmed`. Blocks on the card.
+pub fn sign_content(
+    chosen: &ChosenKey,
+    content: &[u8],
+    form: Content,
+    pin: Pin,
+    last_try_confirmed: bool,
+    deadline: std::time::Duration,
+) -> Result<Vec<u8>, FlowError> {
+    if let Some(refusal) = chosen.refusal() {
+        return Err(refusal);
+    }
+    if chosen.pin.is_last_try() && !last_try_confirmed {
+        return Err(FlowError::LastTryNotConfirmed);
+    }
+    let prepared = cades::prepare(
+        content,
+        &chosen.key.certificate,
+        chosen.key.algorithm,
+        SystemTime::now(),
+        form,
+    )
+    .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
+    let reader = Reader::new(&chosen.reader).with_deadline(deadline);
+    let signature = reader.sign(
+        chosen.key.reference,
+        chosen.key.algorithm,
+        prepared.digest_to_sign().to_vec(),
+        pin,
+    )?;
+    prepared
+        .finish(&signature)
+        .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))
 }
 
 /// Card work blocks its thread (with its own deadline): keep it off the async runtime.

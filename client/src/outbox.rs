@@ -91,6 +91,14 @@ impl Outbox {
         Ok(items)
     }
 
+    /// The requests of one account on one portal: the only ones that portal can be asked about
+    /// with that account's session.
+    pub fn pending_for(&self, portal: &str, account: &str) -> Result<Vec<OutboxItem>, String> {
+        let mut items = self.pending()?;
+        items.retain(|i| i.meta.portal == portal && i.meta.account == account);
+        Ok(items)
+    }
+
     /// Removes a request once the portal has answered it.
     pub fn remove(&self, id: &str) -> Result<(), String> {
         match std::fs::remove_file(self.path(id)) {

@@ -15,7 +15,7 @@ use crate::drivers::KeyAlgorithm;
 pub mod checksums;
 pub mod findings;
 
-pub use findings::{Finding, FindingCode, Language, Severity};
+pub use findings::{Finding, FindingCode, Severity};
 
 pub mod oids {
     use const_oid::ObjectIdentifier as Oid;

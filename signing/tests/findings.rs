@@ -302,24 +302,10 @@ fn algorithm_deprecated_is_a_warning_for_2001_keys_only() {
 }
 
 #[test]
-fn every_finding_has_words_in_both_languages() {
-    use signing::certificate::Language;
-    for code in [
-        FindingCode::Expired,
-        FindingCode::NotYetValid,
-        FindingCode::SnilsMissing,
-        FindingCode::SnilsChecksum,
-        FindingCode::NotQualified,
-        FindingCode::KeyUsage,
-        FindingCode::LegalEntityWithoutPersonSnils,
-        FindingCode::AlgorithmDeprecated,
-        FindingCode::InnChecksum,
-        FindingCode::OgrnChecksum,
-    ] {
-        let ru = code.message(Language::Russian);
-        let en = code.message(Language::English);
-        assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{code:?}");
-        assert!(en.is_ascii() && en.len() > 30, "{code:?}");
+fn every_finding_code_serialises_as_its_stable_string() {
+    // The words of each finding are checked in the client's table of words.
+    assert_eq!(FindingCode::ALL.len(), 10);
+    for code in FindingCode::ALL {
         assert_eq!(serde_json::to_value(code).expect("json"), code.as_str());
     }
 }

@@ -1,8 +1,10 @@
-//! Errors cross to the UI as `{code, message}`, the message from the one table of user words
-//! (`client::messages`), in the language of the settings. Nothing secret is ever in one.
+//! Errors cross to the UI as `{code, message, kept}`: the message from the one table of user
+//! words (`client::messages`) in the language of the settings, and `kept` true when the signed
+//! request waits in the outbox to be sent again (the UI says so instead of guessing it from the
+//! code). Nothing secret is ever in one.
 
-use client::flow::{card_code, FlowError};
-use client::messages::{describe, Language};
+use client::flow::FlowError;
+use client::messages::{self, describe, Language};
 use client::portal::PortalError;
 use client::session::SessionError;
 use serde::Serialize;
@@ -12,6 +14,7 @@ use signing::TokenError;
 pub struct UiError {
     pub code: String,
     pub message: String,
+    pub kept: bool,
 }
 
 impl UiError {
@@ -19,18 +22,16 @@ impl UiError {
         Self {
             code: code.to_owned(),
             message: describe(code, language),
+            kept: false,
         }
     }
 
     pub fn flow(e: &FlowError, language: Language) -> Self {
-        let mut error = Self::new(&e.code(), language);
-        if let FlowError::Card(TokenError::PinIncorrect { tries_left }) = e {
-            error.message = match language {
-                Language::Russian => format!("{} Осталось попыток: {tries_left}.", error.message),
-                Language::English => format!("{} Tries left: {tries_left}.", error.message),
-            };
+        Self {
+            code: e.code(),
+            message: messages::error(e, language),
+            kept: e.is_kept(),
         }
-        error
     }
 
     pub fn portal(e: &PortalError, language: Language) -> Self {
@@ -38,7 +39,7 @@ impl UiError {
     }
 
     pub fn card(e: &TokenError, language: Language) -> Self {
-        Self::new(card_code(e), language)
+        Self::flow(&FlowError::Card(e.clone()), language)
     }
 
     pub fn session(e: &SessionError, language: Language) -> Self {
@@ -52,9 +53,10 @@ impl UiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use client::portal::PortalError;
 
     #[test]
-    fn errors_serialise_as_code_and_message() {
+    fn errors_serialise_as_code_message_and_kept() {
         let e = UiError::flow(
             &FlowError::Card(TokenError::PinIncorrect { tries_left: 2 }),
             Language::English,
@@ -62,7 +64,25 @@ mod tests {
         let json = serde_json::to_value(&e).expect("json");
         assert_eq!(json["code"], "pin-incorrect");
         assert_eq!(json["message"], "Wrong PIN. Tries left: 2.");
-        assert_eq!(json.as_object().map(|o| o.len()), Some(2));
+        assert_eq!(json["kept"], false);
+        assert_eq!(json.as_object().map(|o| o.len()), Some(3));
+    }
+
+    #[test]
+    fn a_request_kept_in_the_outbox_says_so() {
+        let e = UiError::flow(
+            &FlowError::Kept {
+                id: "x".into(),
+                cause: PortalError::Refused {
+                    status: 429,
+                    code: "rate-limited".into(),
+                    message: String::new(),
+                },
+            },
+            Language::English,
+        );
+        assert!(e.kept);
+        assert_eq!(e.code, "rate-limited");
     }
 
     #[test]

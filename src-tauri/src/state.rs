@@ -30,11 +30,7 @@ impl Default for Settings {
 
 impl Settings {
     pub fn language(&self) -> Language {
-        if self.language == "en" {
-            Language::English
-        } else {
-            Language::Russian
-        }
+        self.language.parse().unwrap_or_default()
     }
 }
 

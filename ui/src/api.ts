@@ -3,7 +3,8 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-export interface UiError { code: string; message: string }
+/** An error from Rust: its code, its words, and whether the signed request waits in the outbox. */
+export interface UiError { code: string; message: string; kept: boolean }
 export interface CardPresence { atr: string; kind: "gost-token" | "uec" | "unknown" }
 export interface ReaderInfo { reader: string; card: CardPresence | null }
 export interface FindingView { code: string; severity: "error" | "warning"; message: string }
@@ -54,5 +55,5 @@ export function onProgress(handler: (step: Step) => void): Promise<UnlistenFn> {
 
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === "object" && "code" in e && "message" in e) return e as UiError;
-  return { code: "internal", message: String(e) };
+  return { code: "internal", message: String(e), kept: false };
 }

@@ -245,7 +245,7 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
           section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
         } catch (e) {
           const err = asUiError(e);
-          if (["portal-unreachable", "portal-timeout", "portal-garbled", "internal"].includes(err.code)) {
+          if (err.kept) {
             section.append(h("p", { id: "result", class: "result warn", role: "status" }, t("confirm.kept")));
           }
           showError(e);

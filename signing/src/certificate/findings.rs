@@ -1,24 +1,46 @@
 //! What is wrong with a certificate for the job, found before anything is signed, each with a
-//! stable code, a severity and words in Russian and English saying what it means and what to do.
-//! This table is the one place where these words live.
+//! stable code and a severity. The words a person reads for each code live in the client's one
+//! table of words (`client::messages`), not here: this crate returns codes and data.
 
 use serde::Serialize;
 
 use super::{checksums, CertificateInfo};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingCode {
-    Expired,
-    NotYetValid,
-    SnilsMissing,
-    SnilsChecksum,
-    NotQualified,
-    KeyUsage,
-    LegalEntityWithoutPersonSnils,
-    AlgorithmDeprecated,
-    InnChecksum,
-    OgrnChecksum,
+/// Declares the finding codes once: the enum, its stable strings and the list of all of them
+/// come from the same lines, so a new finding cannot be left out of the list.
+macro_rules! finding_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum FindingCode {
+            $($variant,)*
+        }
+
+        impl FindingCode {
+            /// Every finding there is.
+            pub const ALL: &'static [FindingCode] = &[$(Self::$variant,)*];
+
+            /// The stable code, as in `podpis certs --json` and the words table.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+finding_codes! {
+    Expired => "expired",
+    NotYetValid => "not-yet-valid",
+    SnilsMissing => "snils-missing",
+    SnilsChecksum => "snils-checksum",
+    NotQualified => "not-qualified",
+    KeyUsage => "key-usage",
+    LegalEntityWithoutPersonSnils => "legal-entity-without-person-snils",
+    AlgorithmDeprecated => "algorithm-deprecated",
+    InnChecksum => "inn-checksum",
+    OgrnChecksum => "ogrn-checksum",
 }
 
 /// An error finding stops the signing; a warning is shown and the portal decides.
@@ -30,66 +52,18 @@ pub enum Severity {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Russian,
-    English,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding {
     pub code: FindingCode,
     pub severity: Severity,
 }
 
 impl FindingCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Expired => "expired",
-            Self::NotYetValid => "not-yet-valid",
-            Self::SnilsMissing => "snils-missing",
-            Self::SnilsChecksum => "snils-checksum",
-            Self::NotQualified => "not-qualified",
-            Self::KeyUsage => "key-usage",
-            Self::LegalEntityWithoutPersonSnils => "legal-entity-without-person-snils",
-            Self::AlgorithmDeprecated => "algorithm-deprecated",
-            Self::InnChecksum => "inn-checksum",
-            Self::OgrnChecksum => "ogrn-checksum",
-        }
-    }
-
     pub fn severity(self) -> Severity {
         match self {
             // A UEC with a GOST R 34.10-2001 key can still sign: the portal applies its own rule
             // and says why it refuses.
             Self::AlgorithmDeprecated => Severity::Warning,
             _ => Severity::Error,
-        }
-    }
-
-    /// What it means and what to do.
-    pub fn message(self, language: Language) -> &'static str {
-        use Language::*;
-        match (self, language) {
-            (Self::Expired, Russian) => "Срок действия сертификата истёк. Получите новый сертификат в аккредитованном удостоверяющем центре.",
-            (Self::Expired, English) => "The certificate has expired. Get a new one from an accredited certification authority.",
-            (Self::NotYetValid, Russian) => "Сертификат ещё не начал действовать. Проверьте дату и время на компьютере или дождитесь начала срока действия.",
-            (Self::NotYetValid, English) => "The certificate is not valid yet. Check the computer's date and time, or wait until its validity starts.",
-            (Self::SnilsMissing, Russian) => "В сертификате нет СНИЛС — такой сертификат портал не примет. Получите сертификат с СНИЛС в аккредитованном удостоверяющем центре.",
-            (Self::SnilsMissing, English) => "The certificate has no SNILS, so the portal will not accept it. Get a certificate with your SNILS from an accredited certification authority.",
-            (Self::SnilsChecksum, Russian) => "СНИЛС в сертификате записан с ошибкой (не сходится контрольное число). Обратитесь в удостоверяющий центр, выдавший сертификат.",
-            (Self::SnilsChecksum, English) => "The SNILS in the certificate is wrong (its check digits do not match). Contact the certification authority that issued it.",
-            (Self::NotQualified, Russian) => "Сертификат не квалифицированный: в нём нет сведений о средствах электронной подписи или класса средства. Для портала нужен квалифицированный сертификат.",
-            (Self::NotQualified, English) => "The certificate is not qualified: it lacks the signing tool or signing tool class details. The portal needs a qualified certificate.",
-            (Self::KeyUsage, Russian) => "Ключ этого сертификата не предназначен для электронной подписи документов. Выберите другой сертификат.",
-            (Self::KeyUsage, English) => "This certificate's key is not meant for signing documents (digital signature and non-repudiation). Choose another certificate.",
-            (Self::LegalEntityWithoutPersonSnils, Russian) => "В сертификате организации нет СНИЛС её представителя — портал его не примет. Получите сертификат с СНИЛС представителя.",
-            (Self::LegalEntityWithoutPersonSnils, English) => "The organisation's certificate does not include its representative's SNILS, so the portal will not accept it. Get one that includes it.",
-            (Self::AlgorithmDeprecated, Russian) => "Ключ использует устаревший алгоритм ГОСТ Р 34.10-2001; портал может отказать в проверке подписи. Получите сертификат по ГОСТ Р 34.10-2012.",
-            (Self::AlgorithmDeprecated, English) => "The key uses the deprecated GOST R 34.10-2001 algorithm; the portal may refuse it. Get a GOST R 34.10-2012 certificate.",
-            (Self::InnChecksum, Russian) => "ИНН в сертификате записан с ошибкой (не сходится контрольное число). Обратитесь в удостоверяющий центр, выдавший сертификат.",
-            (Self::InnChecksum, English) => "The INN in the certificate is wrong (its check digits do not match). Contact the certification authority that issued it.",
-            (Self::OgrnChecksum, Russian) => "ОГРН или ОГРНИП в сертификате записан с ошибкой (не сходится контрольное число). Обратитесь в удостоверяющий центр, выдавший сертификат.",
-            (Self::OgrnChecksum, English) => "The OGRN or OGRNIP in the certificate is wrong (its check digit does not match). Contact the certification authority that issued it.",
         }
     }
 }

@@ -61,7 +61,7 @@ pub fn findings(info: &CertificateInfo, language: client::Language) -> Vec<Findi
         .map(|f| FindingView {
             code: f.code.as_str(),
             severity: f.severity,
-            message: client::messages::describe(f.code.as_str(), language),
+            message: client::messages::finding(f.code, language).to_owned(),
         })
         .collect()
 }

@@ -1,0 +1,307 @@
+//! The commands that talk to cards only: readers, certs, sign.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use client::flow::{self, FlowError};
+use client::messages::{self, Field, Phrase};
+use serde::Serialize;
+use signing::cades::Content;
+use signing::card::monitor::{Monitor, ReaderEvent};
+use signing::certificate::{CertificateInfo, Finding, Severity};
+use signing::drivers::registry;
+use signing::token::{self, Reader};
+use signing::{CardKind, Pin};
+
+use crate::failure::Failure;
+use crate::{print_json, prompt, CardOptions, Common};
+
+pub fn readers(common: &Common) -> Result<ExitCode, Failure> {
+    let readers = token::list_readers()?;
+    let l = common.language;
+    if common.json {
+        print_json(&readers);
+    } else if readers.is_empty() {
+        println!("{}", messages::phrase(Phrase::NoReaders, l));
+    } else {
+        for r in &readers {
+            let card = match &r.card {
+                Some(card) => Phrase::ReaderWithCard {
+                    kind: card.kind.as_str(),
+                    atr: &card.atr,
+                },
+                None => Phrase::ReaderEmpty,
+            };
+            println!("{}: {}", r.reader, messages::phrase(card, l));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kind_of(atr: &str) -> CardKind {
+    hex::decode(atr)
+        .map(|a| registry::kind_of(&a))
+        .unwrap_or(CardKind::Unknown)
+}
+
+pub fn watch(common: &Common) -> Result<ExitCode, Failure> {
+    let l = common.language;
+    let mut monitor = Monitor::new()?;
+    monitor.run(|event| {
+        if common.json {
+            let mut value = serde_json::to_value(&event).unwrap_or_default();
+            if let ReaderEvent::CardInserted { atr, .. } = &event {
+                value["kind"] = serde_json::json!(kind_of(atr).as_str());
+            }
+            println!("{value}");
+        } else {
+            let (reader, what) = match &event {
+                ReaderEvent::ReaderAdded { reader } => (reader, Phrase::ReaderAdded),
+                ReaderEvent::ReaderRemoved { reader } => (reader, Phrase::ReaderRemoved),
+                ReaderEvent::CardInserted { reader, atr } => (
+                    reader,
+                    Phrase::CardInserted {
+                        kind: kind_of(atr).as_str(),
+                        atr,
+                    },
+                ),
+                ReaderEvent::CardRemoved { reader } => (reader, Phrase::CardRemoved),
+            };
+            println!("{reader}: {}", messages::phrase(what, l));
+        }
+        // A closed stdout (a pipe to `head`) ends the watch.
+        use std::io::Write;
+        std::io::stdout().flush().is_ok()
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One certificate on one card, as `podpis certs --json` prints it.
+#[derive(Serialize)]
+struct CertEntry {
+    reader: String,
+    kind: CardKind,
+    token_serial: String,
+    key: u8,
+    #[serde(flatten)]
+    info: CertificateInfo,
+    findings: Vec<FindingEntry>,
+}
+
+#[derive(Serialize)]
+struct FindingEntry {
+    code: &'static str,
+    severity: Severity,
+    message: &'static str,
+}
+
+fn finding_entries(findings: &[Finding], common: &Common) -> Vec<FindingEntry> {
+    findings
+        .iter()
+        .map(|f| FindingEntry {
+            code: f.code.as_str(),
+            severity: f.severity,
+            message: messages::finding(f.code, common.language),
+        })
+        .collect()
+}
+
+/// Findings as lines for people: `!!` stops the signing, `! ` is a warning.
+fn print_findings(findings: &[FindingEntry], out: impl Fn(String)) {
+    for f in findings {
+        let mark = match f.severity {
+            Severity::Error => "!!",
+            Severity::Warning => "! ",
+        };
+        out(format!("  {mark} {}: {}", f.code, f.message));
+    }
+}
+
+pub fn certs(common: &Common, only: Option<&str>) -> Result<ExitCode, Failure> {
+    let readers = token::list_readers()?;
+    let certificates = common.certificates();
+    let mut entries = Vec::new();
+    let mut failed: Option<Failure> = None;
+    for r in readers
+        .iter()
+        .filter(|r| only.is_none_or(|o| o == r.reader))
+    {
+        let Some(card) = &r.card else { continue };
+        if card.kind == CardKind::Unknown {
+            continue;
+        }
+        let reader = Reader::new(&r.reader).with_deadline(common.card_timeout);
+        match certificates.read_card(&reader) {
+            Ok((kind, contents)) => {
+                for key in contents.keys {
+                    match CertificateInfo::parse(&key.certificate) {
+                        Ok(info) => entries.push(CertEntry {
+                            reader: r.reader.clone(),
+                            kind,
+                            token_serial: contents.serial.clone(),
+                            key: key.reference,
+                            findings: finding_entries(&info.findings_at(SystemTime::now()), common),
+                            info,
+                        }),
+                        Err(e) => common.say(&format!(
+                            "podpis: {}: {}",
+                            r.reader,
+                            messages::error(
+                                &FlowError::Card(signing::TokenError::Malformed(e.to_string())),
+                                common.language
+                            )
+                        )),
+                    }
+                }
+            }
+            Err(e) => {
+                let failure = Failure::from(e);
+                common.say(&format!(
+                    "podpis: {}: {}",
+                    r.reader,
+                    failure.message(common.language)
+                ));
+                failed = Some(failure);
+            }
+        }
+    }
+    if entries.is_empty() {
+        // Nothing could be read at all: the command failed.
+        if let Some(failure) = failed {
+            return Err(failure);
+        }
+    }
+    if common.json {
+        print_json(&entries);
+    } else if entries.is_empty() {
+        println!(
+            "{}",
+            messages::phrase(Phrase::NoCertificates, common.language)
+        );
+    } else {
+        for e in &entries {
+            print_certificate(common, e);
+        }
+    }
+    Ok(match failed {
+        Some(f) => ExitCode::from(crate::exit::code(&f)),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn print_certificate(common: &Common, e: &CertEntry) {
+    let l = common.language;
+    let i = &e.info;
+    let heading = Phrase::CertificateOnCard {
+        kind: e.kind.as_str(),
+        token: &e.token_serial,
+        key: e.key,
+    };
+    println!("{} ({})", e.reader, messages::phrase(heading, l));
+    let show = |field: Field, v: Option<&str>| {
+        if let Some(v) = v {
+            println!("  {:<11} {v}", messages::phrase(Phrase::Field(field), l));
+        }
+    };
+    show(Field::Subject, Some(i.subject.as_deref().unwrap_or("-")));
+    show(Field::Surname, i.surname.as_deref());
+    show(Field::GivenNames, i.given_names.as_deref());
+    show(Field::Snils, i.snils.as_deref());
+    show(Field::Inn, i.inn.as_deref());
+    show(Field::InnLe, i.inn_le.as_deref());
+    show(Field::Ogrn, i.ogrn.as_deref());
+    show(Field::Ogrnip, i.ogrnip.as_deref());
+    show(Field::Issuer, Some(&i.issuer));
+    show(
+        Field::Validity,
+        Some(&format!("{} — {}", i.not_before, i.not_after)),
+    );
+    show(Field::Algorithm, Some(&i.algorithm));
+    show(Field::Sha256, Some(&i.sha256));
+    print_findings(&e.findings, |line| println!("{line}"));
+}
+
+/// Signs a file: the card and key chosen as for a confirmation (`client::flow::choose_key`), the
+/// same stops before the PIN, the PIN asked once after saying how many tries are left.
+pub fn sign(
+    common: &Common,
+    input: &Path,
+    output: &Path,
+    detached: bool,
+    card: &CardOptions,
+) -> Result<ExitCode, Failure> {
+    let l = common.language;
+    let content = std::fs::read(input)
+        .map_err(|e| Failure::with_detail("file-read", format!("{}: {e}", input.display())))?;
+    let chosen = flow::choose_key(&card.choice(), &common.certificates(), common.card_timeout)?;
+    print_findings(&finding_entries(&chosen.findings, common), |line| {
+        common.say(&line)
+    });
+    if let Some(refusal) = chosen.refusal() {
+        return Err(refusal.into());
+    }
+    let last_try_confirmed = last_try_consent(common, card, chosen.pin.is_last_try())?;
+    let text = prompt::secret(
+        card.pin_stdin,
+        &messages::phrase(
+            Phrase::PinPrompt {
+                tries_left: chosen.pin.tries_left,
+            },
+            l,
+        ),
+    )?;
+    let pin = Pin::new(text.to_string()).map_err(signing::TokenError::PinFormat)?;
+    drop(text);
+    let form = if detached {
+        Content::Detached
+    } else {
+        Content::Attached
+    };
+    let cms = flow::sign_content(
+        &chosen,
+        &content,
+        form,
+        pin,
+        last_try_confirmed,
+        common.card_timeout,
+    )?;
+    client::session::write_atomically(output, &cms)
+        .map_err(|e| Failure::with_detail("file-write", format!("{}: {e}", output.display())))?;
+    if common.json {
+        let body = serde_json::json!({
+            "out": output,
+            "bytes": cms.len(),
+            "certificate": chosen.certificate.sha256,
+            "detached": detached,
+        });
+        println!("{body}");
+    } else {
+        let done = Phrase::Signed {
+            input: &input.display().to_string(),
+            output: &output.display().to_string(),
+            bytes: cms.len(),
+        };
+        println!("{}", messages::phrase(done, l));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On the last PIN try, the person must say yes: `--allow-last-try`, or a yes at the terminal
+/// (never when the PIN comes from standard input, which cannot also answer a question).
+pub fn last_try_consent(
+    common: &Common,
+    card: &CardOptions,
+    last_try: bool,
+) -> Result<bool, Failure> {
+    if !last_try || card.allow_last_try {
+        return Ok(true);
+    }
+    let interactive = !card.pin_stdin && std::io::stdin().is_terminal();
+    if interactive && prompt::ask(&messages::phrase(Phrase::LastTryQuestion, common.language)) {
+        Ok(true)
+    } else {
+        Err(FlowError::LastTryNotConfirmed.into())
+    }
+}
