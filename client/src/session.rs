@@ -11,10 +11,7 @@ use zeroize::Zeroizing;
 use crate::keystore::{self, KeystoreError};
 
 fn keyring_error(e: KeystoreError) -> SessionError {
-    match e {
-        KeystoreError::Missing => SessionError::Keyring("no such entry".into()),
-        KeystoreError::Unusable(why) => SessionError::Keyring(why),
-    }
+    SessionError::Keyring(e.to_string())
 }
 
 const SERVICE: &str = "podpis";
@@ -117,4 +114,55 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A portal address no real login uses, so the test never touches a real session's token.
+    fn test_portal(what: &str) -> String {
+        format!("https://{what}-{}.podpis.invalid", std::process::id())
+    }
+
+    #[test]
+    fn a_saved_token_is_read_back_and_cleared() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sessions = Sessions::new(dir.path());
+        let info = SessionInfo {
+            portal: test_portal("save"),
+            account: "account-1".into(),
+            expires_at: "2030-01-01T00:00:00Z".into(),
+        };
+        sessions.save(&info, "token-value").expect("save");
+        assert_eq!(sessions.current(), Some(info.clone()));
+        assert_eq!(
+            sessions.token(&info.portal).expect("token").as_str(),
+            "token-value"
+        );
+        let file = std::fs::read_to_string(dir.path().join("session.json")).expect("file");
+        assert!(!file.contains("token-value"), "the token is in the file");
+
+        sessions.clear(&info.portal).expect("clear");
+        assert_eq!(sessions.current(), None);
+        assert_eq!(
+            sessions.token(&info.portal),
+            Err(SessionError::NotLoggedIn(info.portal.clone()))
+        );
+    }
+
+    #[test]
+    fn no_token_means_not_logged_in() {
+        let dir = tempfile::tempdir().expect("dir");
+        let portal = test_portal("never");
+        assert_eq!(
+            Sessions::new(dir.path()).token(&portal),
+            Err(SessionError::NotLoggedIn(portal.clone()))
+        );
+    }
+
+    #[test]
+    fn the_keyring_probe_passes_here() {
+        Sessions::probe().expect("the keyring works on this machine");
+    }
 }
