@@ -49,7 +49,10 @@ fn flow(e: &FlowError) -> u8 {
         | FlowError::NotAnOrganisation
         | FlowError::NoCertificate => CERTIFICATE,
         FlowError::Portal(p) => portal(p),
+        // Kept until the user logs in again: the session is what must be mended.
+        FlowError::Kept { cause, .. } if portal(cause) == NOT_LOGGED_IN => NOT_LOGGED_IN,
         FlowError::Kept { .. } => NOT_REACHED,
+        FlowError::ChallengeForAnotherPortal { .. } => REFUSED,
         _ => OTHER,
     }
 }
@@ -116,7 +119,7 @@ mod tests {
                 code: code.to_owned(),
                 message: String::new(),
             };
-            if refused.is_transient() {
+            if !refused.judged_the_request() {
                 all.push(Failure::Flow(FlowError::Kept {
                     id: "x".into(),
                     cause: refused.clone(),
@@ -129,6 +132,16 @@ mod tests {
             PortalError::Timeout,
             PortalError::Garbled { status: 200 },
         ] {
+            all.push(Failure::Flow(FlowError::Kept {
+                id: "x".into(),
+                cause: e.clone(),
+            }));
+            all.push(Failure::Flow(FlowError::Portal(e)));
+        }
+        all.push(Failure::Flow(FlowError::ChallengeForAnotherPortal {
+            named: "https://other.example".into(),
+        }));
+        for e in [PortalError::Redirected { status: 302 }] {
             all.push(Failure::Flow(FlowError::Kept {
                 id: "x".into(),
                 cause: e.clone(),

@@ -68,7 +68,12 @@ pub enum FlowError {
     LastTryNotConfirmed,
     #[error("the signed request could not be stored: {0}")]
     Outbox(String),
-    /// Signed and stored, but the portal did not answer: the request waits in the outbox.
+    /// The portal's challenge names another portal than the one this client talks to: a portal
+    /// relaying another portal's challenge would get a document for that other portal signed.
+    #[error("the challenge names another portal ({named})")]
+    ChallengeForAnotherPortal { named: String },
+    /// Signed and stored, but the portal did not judge it (no answer, or a refusal that is not
+    /// about the request, such as an expired session): the request waits in the outbox.
     #[error("the request is kept in the outbox ({cause})")]
     Kept { id: String, cause: PortalError },
 }
@@ -88,6 +93,7 @@ impl FlowError {
             Self::SeveralCertificates => "several-certificates".into(),
             Self::LastTryNotConfirmed => "pin-last-try".into(),
             Self::Outbox(_) => "outbox".into(),
+            Self::ChallengeForAnotherPortal { .. } => "challenge-origin".into(),
             Self::Kept { cause, .. } => cause.code().to_owned(),
         }
     }
@@ -217,35 +223,23 @@ impl Confirmation {
 
         on_event(FlowEvent::Step(Step::RequestingChallenge));
         let challenge = self.portal.challenge(&self.token, purpose).await?;
+        let origin = document_origin(&self.portal.origin(), &challenge)?;
         let signing_time = SystemTime::now();
         let document = RequestDocument {
             account: self.account.id.clone(),
             certificate_sha256: certificate.sha256.clone(),
             format: protocol::DOCUMENT_FORMAT.to_owned(),
             nonce: challenge.nonce.clone(),
-            organisation: match (purpose, &certificate.ogrn, &certificate.inn_le) {
-                (Purpose::RegisterOrganisation, Some(ogrn), Some(inn)) => {
-                    Some(protocol::Organisation {
-                        name: certificate
-                            .organisation
-                            .clone()
-                            .or_else(|| certificate.subject.clone())
-                            .unwrap_or_default(),
-                        ogrn: ogrn.clone(),
-                        inn: inn.clone(),
-                    })
+            organisation: match purpose {
+                Purpose::RegisterOrganisation => {
+                    protocol::Organisation::from_certificate(&certificate)
                 }
-                _ => None,
+                Purpose::ConfirmIdentity => None,
             },
-            origin: challenge.origin.clone(),
-            person: protocol::Person {
-                surname: certificate.surname.clone().unwrap_or_default(),
-                given_names: certificate.given_names.clone().unwrap_or_default(),
-                snils: certificate.snils.clone(),
-                inn: certificate.inn.clone(),
-            },
+            origin,
+            person: protocol::Person::from_certificate(&certificate),
             purpose,
-            signing_time: rfc3339(signing_time),
+            signing_time: protocol::timestamp(signing_time),
         };
         let document_bytes = document.to_canonical_json();
         let cades = cades::prepare(
@@ -304,15 +298,15 @@ impl Confirmation {
             purpose: prepared.document.purpose,
             nonce: prepared.document.nonce.clone(),
             expires_at: prepared.expires_at.clone(),
-            created_at: rfc3339(SystemTime::now()),
+            created_at: protocol::timestamp(SystemTime::now()),
         };
         let item = OutboxItem::new(meta, &document, &cms);
         self.outbox.store(&item).map_err(FlowError::Outbox)?;
         self.deliver(&item, on_event).await
     }
 
-    /// Sends a stored request; removes it once the portal has judged it (accepted or refused),
-    /// keeps it when the portal could not be asked.
+    /// Sends a stored request; removes it once the portal has judged it (accepted, or refused for
+    /// a reason about the request), keeps it otherwise (see `PortalError::judged_the_request`).
     pub async fn deliver(
         &self,
         item: &OutboxItem,
@@ -327,14 +321,14 @@ impl Confirmation {
                 on_event(FlowEvent::Step(Step::Done));
                 Ok(result)
             }
-            Err(e) if e.is_transient() => Err(FlowError::Kept {
-                id: item.id.clone(),
-                cause: e,
-            }),
-            Err(e) => {
+            Err(e) if e.judged_the_request() => {
                 self.outbox.remove(&item.id).map_err(FlowError::Outbox)?;
                 Err(e.into())
             }
+            Err(e) => Err(FlowError::Kept {
+                id: item.id.clone(),
+                cause: e,
+            }),
         }
     }
 
@@ -464,6 +458,18 @@ pub fn sign_content(
         .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))
 }
 
+/// The origin the document names: always the portal this client talks to. A challenge that
+/// names another is refused before anything is signed.
+fn document_origin(portal: &str, challenge: &protocol::Challenge) -> Result<String, FlowError> {
+    if challenge.origin == portal {
+        Ok(portal.to_owned())
+    } else {
+        Err(FlowError::ChallengeForAnotherPortal {
+            named: challenge.origin.clone(),
+        })
+    }
+}
+
 /// Card work blocks its thread (with its own deadline): keep it off the async runtime.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -475,28 +481,29 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// RFC 3339 UTC, seconds.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    der_time(secs)
-}
-
-fn der_time(secs: u64) -> String {
-    der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
-        .map(|d| d.to_string())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn challenge(origin: &str) -> protocol::Challenge {
+        protocol::Challenge {
+            nonce: "bm9uY2U".into(),
+            expires_at: "2026-11-30T12:00:00Z".into(),
+            origin: origin.into(),
+            purpose: Purpose::ConfirmIdentity,
+        }
+    }
+
     #[test]
-    fn rfc3339_formats_utc_seconds() {
-        assert_eq!(der_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(der_time(1_709_164_800), "2024-02-29T00:00:00Z");
-        assert_eq!(der_time(1_795_000_059), "2026-11-18T11:07:39Z");
+    fn the_document_names_the_portal_the_client_talks_to() {
+        let ours = "https://esia.example";
+        assert_eq!(document_origin(ours, &challenge(ours)).expect("ours"), ours);
+        // A portal relaying another portal's challenge: refused, nothing to sign.
+        assert_eq!(
+            document_origin(ours, &challenge("https://other.example")),
+            Err(FlowError::ChallengeForAnotherPortal {
+                named: "https://other.example".into()
+            })
+        );
     }
 }

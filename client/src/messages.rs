@@ -58,6 +58,8 @@ pub const CLIENT_CODES: &[&str] = &[
     "portal-unreachable",
     "portal-timeout",
     "portal-garbled",
+    "portal-redirect",
+    "challenge-origin",
     "portal-address",
     "ca-file",
     "not-logged-in",
@@ -134,6 +136,10 @@ pub fn error(e: &FlowError, language: Language) -> String {
         ),
         // The code's words say what to do; the detail is for whoever helps the user.
         FlowError::Card(card) if e.code() == "card-error" => format!("{base} ({card})"),
+        FlowError::ChallengeForAnotherPortal { named } => format!("{base} ({named})"),
+        // Said for every kept request, and only for those: the same code (a portal that cannot
+        // be reached) is also met before anything was signed, when nothing is kept.
+        FlowError::Kept { .. } => format!("{base} {}", phrase(Phrase::RequestKept, language)),
         _ => base,
     }
 }
@@ -164,12 +170,14 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "organisation-exists" => ("Организация уже зарегистрирована на портале.", "The organisation is already registered on the portal."),
         "rate-limited" => ("Слишком много попыток. Подождите минуту и повторите.", "Too many attempts. Wait a minute and try again."),
         "unauthorised" => ("Неверный логин или пароль, или сеанс истёк. Войдите снова.", "Wrong login or password, or the session has expired. Log in again."),
-        "internal" => ("Портал не смог обработать запрос. Повторите позже — запрос сохранён.", "The portal failed to process the request. Try again later; the request is kept."),
+        "internal" => ("Портал не смог обработать запрос. Повторите позже.", "The portal failed to process the request. Try again later."),
         "not-found" => ("Портал не знает такого запроса. Проверьте адрес портала.", "The portal does not know this request. Check the portal address."),
         // The client's own.
-        "portal-unreachable" => ("Портал недоступен. Проверьте подключение; подписанный запрос сохранён и будет отправлен позже.", "The portal cannot be reached. Check the connection; the signed request is kept and will be sent later."),
-        "portal-timeout" => ("Портал не ответил вовремя. Подписанный запрос сохранён и будет отправлен позже.", "The portal did not answer in time. The signed request is kept and will be sent later."),
-        "portal-garbled" => ("Портал ответил непонятно. Подписанный запрос сохранён; повторите позже.", "The portal answered with something unreadable. The signed request is kept; try later."),
+        "portal-unreachable" => ("Портал недоступен. Проверьте подключение.", "The portal cannot be reached. Check the connection."),
+        "portal-timeout" => ("Портал не ответил вовремя.", "The portal did not answer in time."),
+        "portal-garbled" => ("Портал ответил непонятно. Повторите позже.", "The portal answered with something unreadable. Try again later."),
+        "portal-redirect" => ("Портал перенаправил запрос на другой адрес; Подпись не следует перенаправлениям. Проверьте адрес портала в настройках.", "The portal redirected the request to another address; Podpis follows no redirects. Check the portal address in the settings."),
+        "challenge-origin" => ("Портал выдал запрос на подтверждение от имени другого портала. Ничего не подписано; проверьте адрес портала.", "The portal issued a challenge in another portal's name. Nothing was signed; check the portal address."),
         "portal-address" => ("Адрес портала неверен или небезопасен (HTTP разрешён только к этому компьютеру).", "The portal address is wrong or insecure (plain HTTP only to this computer)."),
         "ca-file" => ("Не удалось прочитать файл корневого сертификата.", "Cannot read the CA certificate file."),
         "not-logged-in" => ("Вы не вошли на портал. Выполните вход.", "You are not logged in to the portal. Log in first."),
@@ -274,6 +282,8 @@ pub enum Phrase<'a> {
     LastTryNeedsConsent,
     DocumentToSign,
     SignDocumentQuestion,
+    /// After an error whose signed request waits in the outbox.
+    RequestKept,
     LoggedIn,
     LoggedOut,
     NoRequestsWaiting,
@@ -338,6 +348,12 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
         Phrase::DocumentToSign => l.pick("Документ для подписи:", "The document to sign:").to_owned(),
         Phrase::SignDocumentQuestion => l
             .pick("Подписать этот документ? [y/N] ", "Sign this document? [y/N] ")
+            .to_owned(),
+        Phrase::RequestKept => l
+            .pick(
+                "Подписанный запрос сохранён: он будет отправлен снова при следующем подтверждении или командой «podpis outbox send» (после входа, если сеанс истёк).",
+                "The signed request is kept: it is sent again by the next confirmation or by `podpis outbox send` (after logging in, if the session expired).",
+            )
             .to_owned(),
         Phrase::LoggedIn => l.pick("Вход выполнен:", "Logged in:").to_owned(),
         Phrase::LoggedOut => l.pick("Выход выполнен.", "Logged out.").to_owned(),
@@ -478,6 +494,7 @@ mod tests {
             Phrase::LastTryNeedsConsent,
             Phrase::DocumentToSign,
             Phrase::SignDocumentQuestion,
+            Phrase::RequestKept,
             Phrase::LoggedIn,
             Phrase::LoggedOut,
             Phrase::NoRequestsWaiting,
@@ -551,6 +568,13 @@ mod tests {
             error(&wrong, Language::Russian),
             "Неверный PIN. Осталось попыток: 2."
         );
+        let kept = FlowError::Kept {
+            id: "x".into(),
+            cause: crate::portal::PortalError::Timeout,
+        };
+        assert!(error(&kept, Language::English).contains("is kept"));
+        let not_signed = FlowError::Portal(crate::portal::PortalError::Timeout);
+        assert!(!error(&not_signed, Language::English).contains("kept"));
         let stopped = FlowError::Finding(FindingCode::Expired);
         assert!(error(&stopped, Language::English).starts_with("The certificate has expired"));
     }

@@ -28,6 +28,10 @@ pub enum PortalError {
     Garbled { status: u16 },
     #[error("cannot read the CA file: {0}")]
     CaFile(String),
+    /// The portal answered with a redirect. Podpis follows none: a request signed for one portal
+    /// is sent to that portal's address only, never to wherever an answer points.
+    #[error("the portal answered with a redirect (HTTP {status}), which Podpis does not follow")]
+    Redirected { status: u16 },
 }
 
 impl PortalError {
@@ -40,6 +44,7 @@ impl PortalError {
             Self::Timeout => "portal-timeout",
             Self::Garbled { .. } => "portal-garbled",
             Self::CaFile(_) => "ca-file",
+            Self::Redirected { .. } => "portal-redirect",
         }
     }
 
@@ -48,6 +53,24 @@ impl PortalError {
         match self {
             Self::Unreachable(_) | Self::Timeout | Self::Garbled { .. } => true,
             Self::Refused { code, .. } => code == codes::RATE_LIMITED || code == codes::INTERNAL,
+            _ => false,
+        }
+    }
+
+    /// Whether the portal judged the signed request itself (accepted it, or refused it for a
+    /// reason about the request). Only then may the request leave the outbox: a refusal of the
+    /// session (`unauthorised`: it expired between the challenge and the signature), of the
+    /// pace (`rate-limited`), a portal failure, an unknown route or no answer at all leaves the
+    /// request unjudged, and it is kept to be sent again.
+    pub fn judged_the_request(&self) -> bool {
+        match self {
+            Self::Refused { code, .. } => ![
+                codes::UNAUTHORISED,
+                codes::RATE_LIMITED,
+                codes::INTERNAL,
+                codes::NOT_FOUND,
+            ]
+            .contains(&code.as_str()),
             _ => false,
         }
     }
@@ -79,6 +102,9 @@ impl PortalClient {
         }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // docs/protocol.md: the client follows no redirect. A portal that sends it elsewhere
+            // must not get the signed request (or the password, or the token) carried there.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("podpis/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
             let pem = std::fs::read(path)
@@ -133,6 +159,9 @@ impl PortalClient {
             .await;
         match response {
             Ok(r) if r.status().is_success() || r.status().as_u16() == 401 => Ok(()),
+            Ok(r) if r.status().is_redirection() => Err(PortalError::Redirected {
+                status: r.status().as_u16(),
+            }),
             Ok(r) => Err(refusal(r).await),
             Err(e) => Err(transport(e)),
         }
@@ -178,6 +207,10 @@ impl PortalClient {
             .map_err(transport)?;
         if response.status().is_success() {
             Ok(())
+        } else if response.status().is_redirection() {
+            Err(PortalError::Redirected {
+                status: response.status().as_u16(),
+            })
         } else {
             Err(PortalError::Garbled {
                 status: response.status().as_u16(),
@@ -195,6 +228,9 @@ impl PortalClient {
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(PortalError::Redirected { status });
+        }
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
@@ -281,5 +317,72 @@ mod tests {
         };
         assert!(refused("internal").is_transient());
         assert!(!refused("snils-mismatch").is_transient());
+    }
+
+    #[test]
+    fn only_a_judgement_of_the_request_lets_it_leave_the_outbox() {
+        let refused = |code: &str| PortalError::Refused {
+            status: 400,
+            code: code.into(),
+            message: String::new(),
+        };
+        for judged in [
+            "snils-mismatch",
+            "nonce-used",
+            "signature-invalid",
+            "too-large",
+        ] {
+            assert!(refused(judged).judged_the_request(), "{judged}");
+        }
+        for unjudged in ["unauthorised", "rate-limited", "internal", "not-found"] {
+            assert!(!refused(unjudged).judged_the_request(), "{unjudged}");
+        }
+        assert!(!PortalError::Timeout.judged_the_request());
+        assert!(!PortalError::Redirected { status: 302 }.judged_the_request());
+    }
+
+    /// A one-shot HTTP server on loopback: answers each connection with `answer`, and counts the
+    /// requests it saw.
+    fn serve(answer: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = seen.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[test]
+    fn a_redirect_is_not_followed_and_says_so() {
+        let (elsewhere, seen_elsewhere) = serve(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        );
+        let redirect: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere}/api/v1/confirmations\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .into_boxed_str(),
+        );
+        let (portal, _) = serve(redirect);
+        let client = PortalClient::new(&portal, None).expect("client");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let answer = rt.block_on(client.submit("token", b"signed"));
+        assert_eq!(answer.err(), Some(PortalError::Redirected { status: 307 }));
+        assert_eq!(
+            seen_elsewhere.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the signed request went where the redirect pointed"
+        );
     }
 }
