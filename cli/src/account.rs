@@ -228,6 +228,13 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
         let pending = outbox
             .pending()
             .map_err(|e| Failure::with_detail("outbox", e))?;
+        for path in outbox.unreadable() {
+            let path = path.display().to_string();
+            common.say(&messages::phrase(
+                Phrase::SetAside { path: &path },
+                common.language,
+            ));
+        }
         if common.json {
             let items: Vec<_> = pending
                 .iter()

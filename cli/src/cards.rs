@@ -267,7 +267,7 @@ pub fn sign(
         last_try_confirmed,
         common.card_timeout,
     )?;
-    client::session::write_atomically(output, &cms)
+    client::durable::write_atomically(output, &cms)
         .map_err(|e| Failure::with_detail("file-write", format!("{}: {e}", output.display())))?;
     if common.json {
         let body = serde_json::json!({

@@ -53,7 +53,7 @@ impl CertificateCache {
             let path = self.path(&Sha256::digest(&key.certificate));
             if !path.exists() {
                 std::fs::create_dir_all(&self.dir)?;
-                crate::session::write_atomically(&path, &key.certificate)?;
+                crate::durable::write_atomically(&path, &key.certificate)?;
                 written = true;
             }
         }

@@ -10,6 +10,7 @@
 
 pub mod certificates;
 pub mod diagnose;
+pub mod durable;
 pub mod flow;
 pub mod keystore;
 pub mod messages;

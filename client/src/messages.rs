@@ -287,6 +287,10 @@ pub enum Phrase<'a> {
     LoggedIn,
     LoggedOut,
     NoRequestsWaiting,
+    /// A file in the outbox that is not a readable request, moved aside for the user to look at.
+    SetAside {
+        path: &'a str,
+    },
     SendingStoredRequest,
     AccountConfirmed,
     OrganisationRegistered {
@@ -360,6 +364,10 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
         Phrase::NoRequestsWaiting => l
             .pick("Неотправленных запросов нет.", "No requests are waiting.")
             .to_owned(),
+        Phrase::SetAside { path } => l.pick(
+            format!("Нечитаемый файл очереди отложен: {path}"),
+            format!("An unreadable outbox file was set aside: {path}"),
+        ),
         Phrase::SendingStoredRequest => l
             .pick("Отправка сохранённого запроса", "Sending a stored request")
             .to_owned(),
@@ -498,6 +506,7 @@ mod tests {
             Phrase::LoggedIn,
             Phrase::LoggedOut,
             Phrase::NoRequestsWaiting,
+            Phrase::SetAside { path: "/x" },
             Phrase::SendingStoredRequest,
             Phrase::AccountConfirmed,
             Phrase::OrganisationRegistered {

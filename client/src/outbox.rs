@@ -10,7 +10,7 @@ use protocol::Purpose;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::session::write_atomically;
+use crate::durable::{sync_directory_of, write_atomically};
 
 /// What a stored request is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,22 +73,56 @@ impl Outbox {
             .map_err(|e| format!("cannot store the request: {e}"))
     }
 
-    /// The requests waiting for an answer, oldest first. Unreadable files are reported, not lost.
+    /// The requests waiting for an answer, oldest first. A file that cannot be read as a request
+    /// does not hide the others: it is moved aside to `outbox/unreadable/` (never deleted: it
+    /// may be the only copy of a signed request) and listed by [`Outbox::unreadable`].
     pub fn pending(&self) -> Result<Vec<OutboxItem>, String> {
         let mut items = Vec::new();
         let entries =
             std::fs::read_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let item: OutboxItem = serde_json::from_slice(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                items.push(item);
+            if !path.extension().is_some_and(|e| e == "json") {
+                continue;
+            }
+            let item = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    serde_json::from_slice::<OutboxItem>(&text).map_err(|e| e.to_string())
+                });
+            match item {
+                Ok(item) => items.push(item),
+                Err(_) => self.set_aside(&path)?,
             }
         }
         items.sort_by(|a, b| a.meta.created_at.cmp(&b.meta.created_at));
         Ok(items)
+    }
+
+    fn unreadable_dir(&self) -> PathBuf {
+        self.dir.join("unreadable")
+    }
+
+    fn set_aside(&self, path: &Path) -> Result<(), String> {
+        let aside = self.unreadable_dir();
+        std::fs::create_dir_all(&aside).map_err(|e| format!("{}: {e}", aside.display()))?;
+        let name = path.file_name().unwrap_or_default();
+        let target = aside.join(name);
+        std::fs::rename(path, &target).map_err(|e| format!("{}: {e}", path.display()))?;
+        sync_directory_of(path).map_err(|e| e.to_string())
+    }
+
+    /// The files set aside because they could not be read as requests: for the user to look at
+    /// (`podpis outbox`, diagnostics), never sent.
+    pub fn unreadable(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.unreadable_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        files
     }
 
     /// The requests of one account on one portal: the only ones that portal can be asked about
@@ -102,7 +136,7 @@ impl Outbox {
     /// Removes a request once the portal has answered it.
     pub fn remove(&self, id: &str) -> Result<(), String> {
         match std::fs::remove_file(self.path(id)) {
-            Ok(()) => Ok(()),
+            Ok(()) => sync_directory_of(&self.path(id)).map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e.to_string()),
         }
@@ -134,5 +168,30 @@ mod tests {
         outbox.remove(&item.id).expect("remove");
         assert!(outbox.pending().expect("pending").is_empty());
         outbox.remove(&item.id).expect("removing twice is fine");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_set_aside_and_hides_no_other_request() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let outbox = Outbox::open(dir.path()).expect("open");
+        let meta = RequestMeta {
+            portal: "http://127.0.0.1:1".into(),
+            account: "acc".into(),
+            purpose: Purpose::ConfirmIdentity,
+            nonce: "n".into(),
+            expires_at: "2026-01-01T00:00:00Z".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let item = OutboxItem::new(meta, "{}", &[0x30, 0x00]);
+        outbox.store(&item).expect("store");
+        let broken = dir.path().join("outbox").join("0000.json");
+        std::fs::write(&broken, b"{ half a requ").expect("write");
+        assert_eq!(outbox.pending().expect("pending"), vec![item]);
+        assert!(!broken.exists());
+        let aside = outbox.unreadable();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(std::fs::read(&aside[0]).expect("kept"), b"{ half a requ");
+        // Set aside once, it no longer stands in the way.
+        assert_eq!(outbox.pending().expect("pending").len(), 1);
     }
 }

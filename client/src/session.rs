@@ -2,6 +2,7 @@
 //! the Credential Manager on Windows), and beside it, in a file, only what is not secret: which
 //! portal and which account.
 
+use crate::durable::write_atomically;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -101,19 +102,6 @@ impl Sessions {
             ))
         }
     }
-}
-
-/// Writes a file through a temporary file, an fsync and a rename: a crash leaves either the old
-/// file or the new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".part");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ impl AppState {
     pub fn save_settings(&self, settings: Settings) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.data_dir)?;
         let text = serde_json::to_vec_pretty(&settings).map_err(std::io::Error::other)?;
-        client::session::write_atomically(&self.data_dir.join("settings.json"), &text)?;
+        client::durable::write_atomically(&self.data_dir.join("settings.json"), &text)?;
         match self.settings.lock() {
             Ok(mut s) => *s = settings,
             Err(poisoned) => *poisoned.into_inner() = settings,
