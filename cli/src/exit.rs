@@ -47,6 +47,7 @@ fn flow(e: &FlowError) -> u8 {
         FlowError::Finding(_)
         | FlowError::PersonMismatch
         | FlowError::NotAnOrganisation
+        | FlowError::AlgorithmRefusedByPortal
         | FlowError::NoCertificate => CERTIFICATE,
         FlowError::Portal(p) => portal(p),
         // Kept until the user logs in again: the session is what must be mended.
@@ -103,6 +104,7 @@ mod tests {
             FlowError::SeveralCertificates,
             FlowError::PersonMismatch,
             FlowError::NotAnOrganisation,
+            FlowError::AlgorithmRefusedByPortal,
             FlowError::NoCertificate,
             FlowError::Outbox("x".into()),
         ] {

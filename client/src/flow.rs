@@ -56,6 +56,10 @@ pub enum FlowError {
     PersonMismatch,
     #[error("the certificate is not a legal entity's")]
     NotAnOrganisation,
+    /// A GOST R 34.10-2001 key (old UECs): the portal refuses such signatures, so confirming
+    /// with it is stopped before the PIN instead of being signed and refused.
+    #[error("the portal refuses GOST R 34.10-2001 keys")]
+    AlgorithmRefusedByPortal,
     #[error("no card Podpis knows is inserted")]
     NoCard,
     #[error("several cards are inserted")]
@@ -87,6 +91,7 @@ impl FlowError {
             Self::Finding(code) => code.as_str().to_owned(),
             Self::PersonMismatch => "person-mismatch".into(),
             Self::NotAnOrganisation => "not-an-organisation".into(),
+            Self::AlgorithmRefusedByPortal => "algorithm-deprecated".into(),
             Self::NoCard => "no-card".into(),
             Self::SeveralCards => "several-cards".into(),
             Self::NoCertificate => "no-certificate".into(),
@@ -217,8 +222,8 @@ impl Confirmation {
         {
             return Err(FlowError::PersonMismatch);
         }
-        if purpose == Purpose::RegisterOrganisation && !force && certificate.ogrn.is_none() {
-            return Err(FlowError::NotAnOrganisation);
+        if let Some(unfit) = unfit_for(&certificate, purpose).filter(|_| !force) {
+            return Err(unfit);
         }
 
         on_event(FlowEvent::Step(Step::RequestingChallenge));
@@ -458,6 +463,20 @@ pub fn sign_content(
         .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))
 }
 
+/// Why a certificate cannot do `purpose` on the portal whatever the PIN: registering an
+/// organisation needs a legal entity's certificate (OGRN), and the portal refuses GOST R
+/// 34.10-2001 keys. The app shows this reason beside the certificate and offers no choice of it;
+/// the flow stops on it before the PIN (unless forced, to see the portal's own refusal).
+pub fn unfit_for(certificate: &CertificateInfo, purpose: Purpose) -> Option<FlowError> {
+    if certificate.algorithm == "gost2001" {
+        return Some(FlowError::AlgorithmRefusedByPortal);
+    }
+    if purpose == Purpose::RegisterOrganisation && certificate.ogrn.is_none() {
+        return Some(FlowError::NotAnOrganisation);
+    }
+    None
+}
+
 /// The origin the document names: always the portal this client talks to. A challenge that
 /// names another is refused before anything is signed.
 fn document_origin(portal: &str, challenge: &protocol::Challenge) -> Result<String, FlowError> {
@@ -505,5 +524,53 @@ mod tests {
                 named: "https://other.example".into()
             })
         );
+    }
+
+    fn certificate(algorithm: &str, ogrn: Option<&str>) -> CertificateInfo {
+        CertificateInfo {
+            subject: Some("Test".into()),
+            surname: Some("Test".into()),
+            given_names: Some("Test".into()),
+            snils: Some("54771278218".into()),
+            inn: None,
+            inn_le: ogrn.map(|_| "7701234567".into()),
+            ogrn: ogrn.map(str::to_owned),
+            ogrnip: None,
+            organisation: None,
+            issuer: "Test CA".into(),
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            algorithm: algorithm.into(),
+            parameter_set: None,
+            key_usage: signing::certificate::KeyUsage::default(),
+            policies: Vec::new(),
+            subject_sign_tool: None,
+            issuer_sign_tool: None,
+            sha256: "ab".into(),
+            validity: (0, 0),
+        }
+    }
+
+    #[test]
+    fn a_certificate_unfit_for_the_job_is_known_before_the_pin() {
+        let person = certificate("gost2012-256", None);
+        let organisation = certificate("gost2012-512", Some("1027700132195"));
+        let old_uec = certificate("gost2001", None);
+        assert_eq!(unfit_for(&person, Purpose::ConfirmIdentity), None);
+        assert_eq!(
+            unfit_for(&person, Purpose::RegisterOrganisation),
+            Some(FlowError::NotAnOrganisation)
+        );
+        assert_eq!(
+            unfit_for(&organisation, Purpose::RegisterOrganisation),
+            None
+        );
+        for purpose in [Purpose::ConfirmIdentity, Purpose::RegisterOrganisation] {
+            assert_eq!(
+                unfit_for(&old_uec, purpose),
+                Some(FlowError::AlgorithmRefusedByPortal)
+            );
+        }
     }
 }
