@@ -1,7 +1,12 @@
-//! What the two card applications share: the applet interface, signing and small encoders.
+//! What the two card applications share: the applet interface, the PIN check, signing, the key
+//! algorithms and small encoders.
 
 use openssl::pkey::{PKey, Private};
 use openssl::pkey_ctx::PkeyCtx;
+use testdata::KeyKind;
+
+use crate::apdu::status;
+use crate::state::CardState;
 
 /// One card application behind the vpcd connection.
 pub trait Applet {
@@ -55,16 +60,83 @@ pub fn tlv(tag: &[u8], value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The PIN check of docs/cards.md, common rules: a blocked PIN is not compared, a length out of
-/// range does not count, a wrong PIN costs a try, a right one restores them all.
-pub enum PinOutcome {
+/// What the card makes of a profile's kind of key: the algorithm reference of docs/cards.md, the
+/// size of the hash it signs, and the GOST engine's name for generating it. Written here from the
+/// document, not taken from `signing`'s drivers.
+pub trait CardAlgorithm {
+    fn reference(self) -> u8;
+    fn hash_len(self) -> usize;
+    fn openssl_algorithm(self) -> &'static str;
+}
+
+impl CardAlgorithm for KeyKind {
+    fn reference(self) -> u8 {
+        match self {
+            Self::Gost2012_256 => 0x01,
+            Self::Gost2012_512 => 0x02,
+            Self::Gost2001 => 0x03,
+        }
+    }
+
+    fn hash_len(self) -> usize {
+        match self {
+            Self::Gost2012_512 => 64,
+            Self::Gost2012_256 | Self::Gost2001 => 32,
+        }
+    }
+
+    /// The `openssl genpkey -algorithm` name.
+    fn openssl_algorithm(self) -> &'static str {
+        match self {
+            Self::Gost2012_256 => "gost2012_256",
+            Self::Gost2012_512 => "gost2012_512",
+            Self::Gost2001 => "gost2001",
+        }
+    }
+}
+
+/// VERIFY with a PIN, as both applications answer it (docs/cards.md, common rules): sets
+/// `verified`, stores the try counter before answering, and returns the response APDU. A counter
+/// that cannot be stored is not trusted: the card then refuses with `6F00`, verified or not.
+pub fn verify_pin(
+    state: &mut CardState,
+    given: &[u8],
+    length: (usize, usize),
+    verified: &mut bool,
+) -> Vec<u8> {
+    let data = &mut state.data;
+    let max = data.pin_max_tries;
+    let outcome = check_pin(given, &data.pin, &mut data.pin_tries_left, max, length);
+    *verified = false;
+    match outcome {
+        PinOutcome::Blocked => status(sw::BLOCKED),
+        PinOutcome::BadLength => status(sw::WRONG_LENGTH),
+        PinOutcome::Verified | PinOutcome::Wrong { .. } => {
+            if state.save().is_err() {
+                return status(sw::NO_PRECISE_DIAGNOSIS);
+            }
+            match outcome {
+                PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
+                _ => {
+                    *verified = true;
+                    status(sw::OK)
+                }
+            }
+        }
+    }
+}
+
+/// The PIN rules of docs/cards.md: a blocked PIN is not compared, a length out of range does not
+/// count, a wrong PIN costs a try, a right one restores them all.
+#[derive(Debug, PartialEq, Eq)]
+enum PinOutcome {
     Verified,
     Wrong { tries_left: u8 },
     Blocked,
     BadLength,
 }
 
-pub fn check_pin(
+fn check_pin(
     given: &[u8],
     expected: &str,
     tries_left: &mut u8,
@@ -92,5 +164,47 @@ pub fn check_pin(
         PinOutcome::Wrong {
             tries_left: *tries_left,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LENGTH: (usize, usize) = (4, 8);
+
+    #[test]
+    fn a_wrong_pin_costs_a_try_and_a_right_one_restores_them() {
+        let mut tries = 3;
+        assert_eq!(
+            check_pin(b"0000", "12345678", &mut tries, 3, LENGTH),
+            PinOutcome::Wrong { tries_left: 2 }
+        );
+        assert_eq!(
+            check_pin(b"12345678", "12345678", &mut tries, 3, LENGTH),
+            PinOutcome::Verified
+        );
+        assert_eq!(tries, 3);
+    }
+
+    #[test]
+    fn a_length_out_of_range_costs_nothing_and_a_blocked_pin_is_not_compared() {
+        let mut tries = 1;
+        for short_or_long in [&b"123"[..], b"123456789"] {
+            assert_eq!(
+                check_pin(short_or_long, "12345678", &mut tries, 3, LENGTH),
+                PinOutcome::BadLength
+            );
+        }
+        assert_eq!(tries, 1);
+        assert_eq!(
+            check_pin(b"1111", "12345678", &mut tries, 3, LENGTH),
+            PinOutcome::Wrong { tries_left: 0 }
+        );
+        assert_eq!(
+            check_pin(b"12345678", "12345678", &mut tries, 3, LENGTH),
+            PinOutcome::Blocked
+        );
+        assert_eq!(tries, 0);
     }
 }

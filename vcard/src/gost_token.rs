@@ -1,7 +1,7 @@
 //! The GOST token application, written from docs/cards.md ("GOST token").
 
 use crate::apdu::{self, respond, status, Apdu};
-use crate::applet::{check_pin, sign_hash, sw, tlv, Applet, PinOutcome};
+use crate::applet::{sign_hash, sw, tlv, verify_pin, Applet, CardAlgorithm};
 use crate::state::CardState;
 
 pub const ATR: [u8; 19] = [
@@ -144,38 +144,15 @@ impl GostTokenApplet {
         if c.p2 != 0x81 {
             return status(sw::DATA_NOT_FOUND);
         }
-        let data = &mut self.state.data;
         if c.data.is_empty() {
-            return match (data.pin_tries_left, self.verified) {
+            // The token's own addition: VERIFY without data asks the state, comparing nothing.
+            return match (self.state.data.pin_tries_left, self.verified) {
                 (0, _) => status(sw::BLOCKED),
                 (_, true) => status(sw::OK),
                 (n, false) => status(0x63C0 | u16::from(n)),
             };
         }
-        let max = data.pin_max_tries;
-        let outcome = check_pin(
-            &c.data,
-            &data.pin,
-            &mut data.pin_tries_left,
-            max,
-            PIN_LENGTH,
-        );
-        self.verified = matches!(outcome, PinOutcome::Verified);
-        match outcome {
-            PinOutcome::Blocked => status(sw::BLOCKED),
-            PinOutcome::BadLength => status(sw::WRONG_LENGTH),
-            PinOutcome::Verified | PinOutcome::Wrong { .. } => {
-                if self.state.save().is_err() {
-                    // A counter that cannot be stored must not be trusted: refuse.
-                    self.verified = false;
-                    return status(sw::NO_PRECISE_DIAGNOSIS);
-                }
-                match outcome {
-                    PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
-                    _ => status(sw::OK),
-                }
-            }
-        }
+        verify_pin(&mut self.state, &c.data, PIN_LENGTH, &mut self.verified)
     }
 
     fn manage_security_environment(&mut self, c: &Apdu) -> Vec<u8> {

@@ -1,13 +1,5 @@
-//! `podpis-vcard`: the virtual smart card for vsmartcard's vpcd, and its test PKI.
-
-mod apdu;
-mod applet;
-mod gost_token;
-mod pki;
-mod profiles;
-mod state;
-mod uec;
-mod vpcd;
+//! `podpis-vcard`: the virtual smart card for vsmartcard's vpcd, and its test PKI. A command line
+//! over the `vcard` library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,8 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use applet::Applet;
-use profiles::Application;
+use vcard::{pki, testdata, vpcd};
 
 /// A virtual smart card (GOST token or UEC) for pcscd's vpcd reader, with a test PKI.
 ///
@@ -107,7 +98,7 @@ fn main() -> ExitCode {
             .map(|()| println!("revoked {}; CRL updated", cert.display()))
             .map_err(|e| e.to_string()),
         Some(Commands::Profiles) => {
-            for p in profiles::all() {
+            for p in testdata::profiles() {
                 let who = format!("{} {}", p.person.surname, p.person.given_names);
                 println!("{:28} {}", p.name, p.description);
                 println!(
@@ -138,23 +129,18 @@ fn run_card(args: CardArgs) -> Result<(), String> {
     else {
         return Err("--profile, --pki and --state are required (see --help)".into());
     };
-    let profile = profiles::find(name).ok_or_else(|| {
-        let names: Vec<_> = profiles::all().into_iter().map(|p| p.name).collect();
+    let profile = testdata::profile(name).ok_or_else(|| {
+        let names: Vec<_> = testdata::profiles()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
         format!("no profile {name:?}; profiles: {}", names.join(", "))
     })?;
-    let pki = pki::Pki::open(pki_dir).map_err(|e| e.to_string())?;
-    let state =
-        state::CardState::open_or_create(state_dir, &profile, &pki).map_err(|e| e.to_string())?;
+    let state = vcard::open(profile, pki_dir, state_dir).map_err(|e| e.to_string())?;
     if args.prepare_only {
         return Ok(());
     }
-    let mut applet: Box<dyn Applet> = match profile.application {
-        Application::GostToken => Box::new(gost_token::GostTokenApplet::new(
-            state,
-            profile.label.clone().unwrap_or_default(),
-        )),
-        Application::Uec => Box::new(uec::UecApplet::new(state, &profile.person)),
-    };
+    let mut applet = vcard::applet(profile, state);
     let faults = vpcd::Faults {
         vanish_after: args.vanish_after,
         vanish_on_ins: args.vanish_on_ins,
@@ -162,28 +148,5 @@ fn run_card(args: CardArgs) -> Result<(), String> {
         garble_after: args.garble_after,
         trace: args.trace,
     };
-    let mut apdus = 0u64;
-    loop {
-        if args.trace {
-            eprintln!("podpis-vcard: connecting to vpcd on port {}", args.port);
-        }
-        let mut stream = vpcd::connect(args.port)
-            .map_err(|e| format!("cannot reach vpcd on port {}: {e}", args.port))?;
-        eprintln!(
-            "podpis-vcard: {} inserted on port {}",
-            profile.name, args.port
-        );
-        match vpcd::serve(&mut stream, applet.as_mut(), &faults, &mut apdus) {
-            Ok(vpcd::Ended::Vanished) => {
-                eprintln!("podpis-vcard: vanished after {apdus} APDUs");
-                return Ok(());
-            }
-            Ok(vpcd::Ended::ReaderClosed) => {
-                eprintln!("podpis-vcard: the reader closed the connection; reconnecting");
-                applet.reset();
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => return Err(format!("vpcd connection failed: {e}")),
-        }
-    }
+    vpcd::insert(applet.as_mut(), args.port, &faults, &profile.name).map_err(|e| e.to_string())
 }

@@ -25,7 +25,7 @@ use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::x509::{X509NameBuilder, X509ReqBuilder};
 
-use crate::profiles::{Issuer, Profile, Validity};
+use testdata::{Issuer, Profile, Validity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
@@ -550,13 +550,13 @@ mod tests {
             rdns.iter()
                 .any(|r| r.field == field && r.value == value && r.kind == Asn1Type::NUMERICSTRING)
         };
-        let p = crate::profiles::find("legal-entity-without-snils").expect("profile");
-        let s = subject(&p);
+        let p = testdata::profile("legal-entity-without-snils").expect("profile");
+        let s = subject(p);
         assert!(!s.iter().any(|r| r.field == SNILS));
         assert!(has(&s, OGRN, "1167782753676"));
         assert!(has(&s, INN_LE, "7780157644"));
-        let p = crate::profiles::find("entrepreneur").expect("profile");
-        assert!(has(&subject(&p), SNILS, "54771278218"));
-        assert!(has(&subject(&p), OGRNIP, "321774638816302"));
+        let p = testdata::profile("entrepreneur").expect("profile");
+        assert!(has(&subject(p), SNILS, "54771278218"));
+        assert!(has(&subject(p), OGRNIP, "321774638816302"));
     }
 }

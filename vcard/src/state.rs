@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use openssl::pkey::{PKey, Private};
 use serde::{Deserialize, Serialize};
 
+use testdata::{KeyKind, Profile, MAX_PIN_TRIES, PIN};
+
+use crate::applet::CardAlgorithm;
 use crate::pki::{self, Pki, PkiError};
-use crate::profiles::{KeyKind, Profile, DEFAULT_PIN, MAX_PIN_TRIES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -114,7 +116,7 @@ impl CardState {
         let data = Persisted {
             profile: profile.name.clone(),
             serial: profile.serial.clone(),
-            pin: DEFAULT_PIN.to_owned(),
+            pin: PIN.to_owned(),
             pin_tries_left: profile.pin_tries_left.min(MAX_PIN_TRIES),
             pin_max_tries: MAX_PIN_TRIES,
             keys: vec![PersistedKey {

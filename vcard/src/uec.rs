@@ -1,9 +1,10 @@
 //! The UEC identification application, written from docs/cards.md ("UEC identification
 //! application").
 
+use testdata::Person;
+
 use crate::apdu::{self, respond, status, Apdu};
-use crate::applet::{check_pin, sign_hash, sw, tlv, Applet, PinOutcome};
-use crate::profiles::Person;
+use crate::applet::{sign_hash, sw, tlv, verify_pin, Applet, CardAlgorithm};
 use crate::state::CardState;
 
 pub const ATR: [u8; 20] = [
@@ -121,30 +122,7 @@ impl UecApplet {
         if c.p2 != PIN_REFERENCE {
             return status(sw::DATA_NOT_FOUND);
         }
-        let data = &mut self.state.data;
-        let max = data.pin_max_tries;
-        let outcome = check_pin(
-            &c.data,
-            &data.pin,
-            &mut data.pin_tries_left,
-            max,
-            PIN_LENGTH,
-        );
-        self.verified = matches!(outcome, PinOutcome::Verified);
-        match outcome {
-            PinOutcome::Blocked => status(sw::BLOCKED),
-            PinOutcome::BadLength => status(sw::WRONG_LENGTH),
-            PinOutcome::Verified | PinOutcome::Wrong { .. } => {
-                if self.state.save().is_err() {
-                    self.verified = false;
-                    return status(sw::NO_PRECISE_DIAGNOSIS);
-                }
-                match outcome {
-                    PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
-                    _ => status(sw::OK),
-                }
-            }
-        }
+        verify_pin(&mut self.state, &c.data, PIN_LENGTH, &mut self.verified)
     }
 
     fn manage_security_environment(&mut self, c: &Apdu) -> Vec<u8> {

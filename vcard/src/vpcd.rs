@@ -65,6 +65,44 @@ pub fn connect(port: u16) -> io::Result<TcpStream> {
     }
 }
 
+/// Keeps the card in the reader on `port` until it vanishes on purpose (a fault) or the
+/// connection fails: when the reader closes the connection (pcscd restarted), the card is powered
+/// down and connects again. `name` is what the log calls the card.
+pub fn insert(
+    applet: &mut dyn Applet,
+    port: u16,
+    faults: &Faults,
+    name: &str,
+) -> Result<(), VpcdError> {
+    let mut apdus = 0u64;
+    loop {
+        if faults.trace {
+            eprintln!("podpis-vcard: connecting to vpcd on port {port}");
+        }
+        let mut stream = connect(port).map_err(|e| VpcdError::Connect(port, e))?;
+        eprintln!("podpis-vcard: {name} inserted on port {port}");
+        match serve(&mut stream, applet, faults, &mut apdus).map_err(VpcdError::Connection)? {
+            Ended::Vanished => {
+                eprintln!("podpis-vcard: vanished after {apdus} APDUs");
+                return Ok(());
+            }
+            Ended::ReaderClosed => {
+                eprintln!("podpis-vcard: the reader closed the connection; reconnecting");
+                applet.reset();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VpcdError {
+    #[error("cannot reach vpcd on port {0}: {1}")]
+    Connect(u16, io::Error),
+    #[error("vpcd connection failed: {0}")]
+    Connection(io::Error),
+}
+
 /// Serves one connection until the reader closes it or the card vanishes.
 pub fn serve(
     stream: &mut TcpStream,
