@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 pub use signing;
 
 pub mod desktop;
+pub mod in_process;
 pub mod portal;
 pub mod proxy;
 pub mod user;
@@ -22,7 +23,7 @@ pub mod user;
 pub const READERS: [(&str, u16); 2] = [("Virtual PCD 00 00", 35963), ("Virtual PCD 00 01", 35964)];
 
 /// The PIN of every virtual card profile.
-pub const PIN: &str = "12345678";
+pub const PIN: &str = testdata::PIN;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -70,21 +71,14 @@ pub fn pki_dir() -> PathBuf {
     scratch().join("pki")
 }
 
-/// The profiles and persons of `vcard/persons.toml`, read independently of the vcard crate.
-pub fn persons() -> toml::Table {
-    toml::from_str(include_str!("../../vcard/persons.toml")).expect("persons.toml")
+/// One virtual card profile and its person, from the test persons (the `testdata` crate).
+pub fn profile(name: &str) -> &'static testdata::Profile {
+    testdata::profile(name).unwrap_or_else(|| panic!("no profile {name}"))
 }
 
-/// One profile's table from the persons file.
-pub fn profile(name: &str) -> toml::Table {
-    persons()["profile"]
-        .as_array()
-        .expect("profiles")
-        .iter()
-        .filter_map(|p| p.as_table())
-        .find(|p| p["name"].as_str() == Some(name))
-        .unwrap_or_else(|| panic!("no profile {name}"))
-        .clone()
+/// One sandbox portal account (a profile's person, or an account without a card).
+pub fn account(name: &str) -> testdata::Account {
+    testdata::account(name).unwrap_or_else(|| panic!("no account {name}"))
 }
 
 /// A vpcd reader held by this test until dropped.
@@ -330,6 +324,21 @@ pub fn openssl_verifies(certificate: &[u8], hash: &[u8], signature: &[u8]) -> bo
         ],
         None,
     )
+}
+
+/// Checks a card's signature as a verifier would: OpenSSL accepts it over `hash` with the key of
+/// `certificate`, and refuses it over a hash changed in one bit.
+pub fn assert_openssl_verifies(what: &str, certificate: &[u8], hash: &[u8], signature: &[u8]) {
+    assert!(
+        openssl_verifies(certificate, hash, signature),
+        "{what}: OpenSSL rejects the card's signature"
+    );
+    let mut other = hash.to_vec();
+    other[0] ^= 1;
+    assert!(
+        !openssl_verifies(certificate, &other, signature),
+        "{what}: a changed hash still verifies"
+    );
 }
 
 /// Whether `openssl verify` accepts `certificate` under the test PKI's trusted root.

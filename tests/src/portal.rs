@@ -151,12 +151,8 @@ impl Portal {
 
     /// Logs in as the person of a virtual card profile (from the persons file).
     pub fn login_as(&self, profile: &str) -> (String, String) {
-        let p = crate::profile(profile);
-        let person = p["person"].as_table().expect("person");
-        self.login(
-            person["phone"].as_str().expect("phone"),
-            person["password"].as_str().expect("password"),
-        )
+        let person = &crate::profile(profile).person;
+        self.login(&person.phone, &person.password)
     }
 
     pub fn challenge(&self, token: &str, purpose: Purpose) -> Challenge {

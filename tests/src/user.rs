@@ -68,15 +68,10 @@ impl User {
     }
 
     pub fn login(&self, profile: &str) {
-        let p = crate::profile(profile);
-        let person = p["person"].as_table().expect("person");
+        let person = &crate::profile(profile).person;
         let (code, out, err) = self.run(
-            &[
-                "login",
-                person["phone"].as_str().expect("phone"),
-                "--password-stdin",
-            ],
-            &format!("{}\n", person["password"].as_str().expect("password")),
+            &["login", &person.phone, "--password-stdin"],
+            &format!("{}\n", person.password),
         );
         assert_eq!(code, 0, "login: {out} {err}");
     }

@@ -157,10 +157,7 @@ fn uec_answers_every_status_word_of_its_profile() {
     let (holder, sw) = raw.send(&format!("00B00000{}", &sw[2..]));
     assert_eq!(sw, "9000");
     let holder = hex::decode(holder).expect("hex");
-    let snils = profile("uec")["person"]["snils"]
-        .as_str()
-        .expect("snils")
-        .to_owned();
+    let snils = &profile("uec").person.snils;
     assert!(
         holder.windows(11).any(|w| w == snils.as_bytes()),
         "EF.HOLDER has the SNILS"

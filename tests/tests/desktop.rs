@@ -11,16 +11,12 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// Logs in through the login screen as the person of `profile`.
 fn log_in(app: &App, profile: &str) {
-    let p = podpis_tests::profile(profile);
-    let person = p["person"].as_table().expect("person");
+    let person = &podpis_tests::profile(profile).person;
     app.find("#login-name");
     // The sandbox starts with the app (PODPIS_SANDBOX=1); the login waits for it.
     app.wait_text("#portal-line", "http://127.0.0.1:", WAIT);
-    app.type_into("#login-name", person["phone"].as_str().expect("phone"));
-    app.type_into(
-        "#login-password",
-        person["password"].as_str().expect("password"),
-    );
+    app.type_into("#login-name", &person.phone);
+    app.type_into("#login-password", &person.password);
     app.click("#login-submit");
     app.find("#account-level");
 }
