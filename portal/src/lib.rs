@@ -3,12 +3,21 @@
 //!
 //! The process that runs it must load the GOST engine through `OPENSSL_CONF`
 //! (config/openssl-gost.cnf): [`start`] refuses to run without it.
+//!
+//! Where things are: `routes` lists every route; `handlers/` parse, ask and answer; `verify`
+//! checks the signature and the certificate (OpenSSL); `checks` decides the rest of a confirmation
+//! (pure); `store` owns every SQL statement. With the `sandbox` feature, `sandbox` starts a portal
+//! inside another program (the desktop app).
 
+pub mod checks;
 pub mod config;
 pub mod error;
+pub mod handlers;
 pub mod limits;
 pub mod passwords;
 pub mod routes;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod seed;
 pub mod store;
 pub mod verify;
@@ -47,6 +56,14 @@ pub enum StartError {
 impl AppState {
     pub async fn new(config: Config) -> Result<Self, StartError> {
         let trust = verify::TrustStore::load(&config.trust, &config.crls)?;
+        Self::with_trust(config, trust).await
+    }
+
+    /// The state with a trust store already loaded.
+    pub(crate) async fn with_trust(
+        config: Config,
+        trust: verify::TrustStore,
+    ) -> Result<Self, StartError> {
         let db = store::open(&config.database)
             .await
             .map_err(|e| StartError::Database(config.database.display().to_string(), e))?;
@@ -71,6 +88,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// A portal listening on its socket.
+#[derive(Debug)]
 pub struct Running {
     pub address: SocketAddr,
     pub origin: String,
@@ -120,9 +138,7 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// RFC 3339 in UTC for a Unix time.
-pub fn rfc3339(t: i64) -> String {
-    der::DateTime::from_unix_duration(std::time::Duration::from_secs(t.max(0) as u64))
-        .map(|d| d.to_string())
-        .unwrap_or_default()
-}
+/// The wire's time format is `protocol`'s. This name stays only for tests/src/portal.rs, which
+/// still calls it; remove it once that calls `protocol::timestamp_unix`.
+#[doc(hidden)]
+pub use protocol::timestamp_unix as rfc3339;

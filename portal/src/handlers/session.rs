@@ -1,0 +1,120 @@
+//! Logging in and out.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use protocol::codes;
+
+use super::{random_token, token_sha256, Authenticated, Remote};
+use crate::error::ApiError;
+use crate::{now, store, AppState};
+
+/// Logins are a phone, an e-mail or a SNILS; they are compared in one normal form.
+pub fn normalise_login(login: &str) -> String {
+    let trimmed = login.trim();
+    if trimmed.contains('@') {
+        return trimmed.to_lowercase();
+    }
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    if trimmed.starts_with('+') || digits.len() != 11 {
+        return format!("+{digits}");
+    }
+    digits
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Remote(remote): Remote,
+    body: Result<Json<protocol::LoginRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<protocol::LoginResponse>), ApiError> {
+    let Json(request) = body?;
+    let login = normalise_login(&request.login);
+    let t = now();
+    if !state.logins.allow(&login, t) || !state.login_addresses.allow(&remote, t) {
+        store::audit(
+            &state.db,
+            t,
+            None,
+            &remote,
+            "login",
+            codes::RATE_LIMITED,
+            None,
+        )
+        .await;
+        return Err(ApiError::new(
+            codes::RATE_LIMITED,
+            "Too many login attempts; wait a minute and try again.",
+        ));
+    }
+    let refused = ApiError::new(codes::UNAUTHORISED, "The login or the password is wrong.");
+    let Some(credentials) = store::find_login(&state.db, &login).await? else {
+        store::audit(
+            &state.db,
+            t,
+            None,
+            &remote,
+            "login",
+            codes::UNAUTHORISED,
+            None,
+        )
+        .await;
+        return Err(refused);
+    };
+    let account = credentials.account;
+    let password = request.password;
+    let hash = credentials.password_hash;
+    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    let good = tokio::task::spawn_blocking(move || crate::passwords::verify(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !good {
+        let outcome = codes::UNAUTHORISED;
+        store::audit(
+            &state.db,
+            t,
+            Some(&account),
+            &remote,
+            "login",
+            outcome,
+            None,
+        )
+        .await;
+        return Err(refused);
+    }
+    let token = random_token();
+    let expires = t + state.config.limits.session_ttl.as_secs() as i64;
+    store::insert_session(&state.db, &token_sha256(&token), &account, t, expires).await?;
+    store::audit(&state.db, t, Some(&account), &remote, "login", "ok", None).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(protocol::LoginResponse {
+            token,
+            expires_at: protocol::timestamp_unix(expires),
+            account,
+        }),
+    ))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    store::delete_session(&state.db, &auth.token_sha256).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_compare_in_one_form() {
+        assert_eq!(normalise_login("+7 (999) 000-00-01"), "+79990000001");
+        assert_eq!(normalise_login("547-712-782 18"), "54771278218");
+        assert_eq!(
+            normalise_login(" Ivanov@Example.TEST "),
+            "ivanov@example.test"
+        );
+    }
+}
