@@ -10,29 +10,11 @@ use tauri::Manager;
 
 use state::AppState;
 
-/// Where Debian's OpenSSL GOST engine lives; the sandbox portal needs it in-process.
-const GOST_ENGINE: &str = "/usr/lib/x86_64-linux-gnu/engines-3/gost.so";
-
-/// The sandbox portal verifies with OpenSSL's GOST engine, which OpenSSL loads from the
-/// configuration named by OPENSSL_CONF when it initialises. So before anything touches OpenSSL
-/// (and before any thread exists), point it at a configuration in the data directory.
-fn prepare_gost_engine(data_dir: &std::path::Path) {
-    if std::env::var_os("OPENSSL_CONF").is_some() || !std::path::Path::new(GOST_ENGINE).exists() {
-        return;
-    }
-    let path = data_dir.join("openssl-gost.cnf");
-    let config = format!(
-        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n[engine_section]\ngost = gost_section\n\
-         [gost_section]\nengine_id = gost\ndynamic_path = {GOST_ENGINE}\ndefault_algorithms = ALL\n"
-    );
-    if std::fs::create_dir_all(data_dir).is_ok() && std::fs::write(&path, config).is_ok() {
-        std::env::set_var("OPENSSL_CONF", &path);
-    }
-}
-
 pub fn run() {
     let data_dir = client::default_data_dir();
-    prepare_gost_engine(&data_dir);
+    // First, before any thread exists and before anything touches OpenSSL: the sandbox portal
+    // verifies with the GOST engine, which OpenSSL loads only when it initialises.
+    portal::sandbox::prepare_gost_engine(&data_dir);
     let state = AppState::load(data_dir);
     let result = tauri::Builder::default()
         .manage(state)

@@ -1,4 +1,3 @@
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use client::portal::PortalClient;
@@ -77,40 +76,15 @@ pub async fn start_sandbox(state: &AppState) -> Result<String, UiError> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("PODPIS_SANDBOX_PKI").map(PathBuf::from))
         .unwrap_or_else(|| state.data_dir.join("sandbox").join("pki"));
-    if !pki.join("root.pem").exists() {
-        return Err(UiError::new("sandbox-pki", language));
-    }
-    let dir = state.data_dir.join("sandbox");
-    std::fs::create_dir_all(&dir).map_err(|_| UiError::new("sandbox", language))?;
-    let config = |listen: SocketAddr| portal::Config {
-        listen,
-        database: dir.join("portal.db"),
-        trust: vec![pki.join("root.pem"), pki.join("ca.pem")],
-        crls: vec![pki.join("crl.pem")],
-        origin: None,
-        limits: portal::Limits::default(),
-    };
-    // The sandbox's usual address, so that the CLI finds it too; any free port when taken.
-    let running = match portal::start(config(([127, 0, 0, 1], 8780).into())).await {
-        Ok(running) => running,
-        Err(portal::StartError::Listen(..)) => portal::start(config(([127, 0, 0, 1], 0).into()))
-            .await
-            .map_err(|e| {
-                eprintln!("podpis-desktop: sandbox: {e}");
+    let running = portal::sandbox::start(&state.data_dir.join("sandbox"), &pki)
+        .await
+        .map_err(|e| match e {
+            portal::sandbox::SandboxError::NoTestPki(_) => UiError::new("sandbox-pki", language),
+            other => {
+                eprintln!("podpis-desktop: sandbox: {other}");
                 UiError::new("sandbox", language)
-            })?,
-        Err(e) => {
-            eprintln!("podpis-desktop: sandbox: {e}");
-            return Err(UiError::new("sandbox", language));
-        }
-    };
-    let db = portal::store::open(&dir.join("portal.db"))
-        .await
-        .map_err(|_| UiError::new("sandbox", language))?;
-    portal::seed::seed(&db)
-        .await
-        .map_err(|_| UiError::new("sandbox", language))?;
-    db.close().await;
+            }
+        })?;
     let origin = running.origin.clone();
     *sandbox = Some(running);
     Ok(origin)
