@@ -120,6 +120,7 @@ mod tests {
     #[test]
     fn a_secret_is_stored_read_and_deleted() {
         let name = unique_name("round-trip");
+        let _cleanup = DeleteOnDrop(&name);
         set(SERVICE, &name, b"first").expect("set");
         assert_eq!(get(SERVICE, &name).expect("get"), b"first");
         set(SERVICE, &name, b"second").expect("overwrite");
@@ -141,14 +142,23 @@ mod tests {
     #[test]
     fn a_secret_stored_by_one_process_is_read_by_the_next() {
         let name = unique_name("cross-process");
+        let _cleanup = DeleteOnDrop(&name);
         set(SERVICE, &name, b"stored by the parent").expect("set");
         let read = run_child(&name, "read");
         let deleted = run_child(&name, "delete");
         let after = get(SERVICE, &name);
-        let _ = delete(SERVICE, &name);
         assert_eq!(read, "stored by the parent");
         assert_eq!(deleted, "deleted");
         assert_eq!(after, Err(KeystoreError::Missing));
+    }
+
+    /// Deletes the test's entry however the test ends: the user keyring outlives the test.
+    struct DeleteOnDrop<'a>(&'a str);
+
+    impl Drop for DeleteOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = delete(SERVICE, self.0);
+        }
     }
 
     fn run_child(name: &str, action: &str) -> String {

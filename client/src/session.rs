@@ -113,6 +113,15 @@ mod tests {
         format!("https://{what}-{}.podpis.invalid", std::process::id())
     }
 
+    /// Forgets the test's token however the test ends: the keyring outlives the test.
+    struct ForgetOnDrop<'a>(&'a str);
+
+    impl Drop for ForgetOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = keystore::delete(SERVICE, self.0);
+        }
+    }
+
     #[test]
     fn a_saved_token_is_read_back_and_cleared() {
         let dir = tempfile::tempdir().expect("dir");
@@ -122,6 +131,7 @@ mod tests {
             account: "account-1".into(),
             expires_at: "2030-01-01T00:00:00Z".into(),
         };
+        let _forget = ForgetOnDrop(&info.portal);
         sessions.save(&info, "token-value").expect("save");
         assert_eq!(sessions.current(), Some(info.clone()));
         assert_eq!(
