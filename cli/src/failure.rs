@@ -40,6 +40,10 @@ impl Failure {
 
     pub fn message(&self, language: Language) -> String {
         match self {
+            // On the command line, consent is an option: say which.
+            Self::Flow(FlowError::LastTryNotConfirmed) => {
+                messages::phrase(messages::Phrase::LastTryNeedsConsent, language)
+            }
             Self::Flow(e) => messages::error(e, language),
             Self::Local { code, detail: None } => messages::describe(code, language),
             Self::Local {

@@ -366,7 +366,7 @@ impl ChosenKey {
         }
         self.pin
             .is_blocked()
-            .then(|| FlowError::Card(TokenError::PinBlocked))
+            .then_some(FlowError::Card(TokenError::PinBlocked))
     }
 }
 

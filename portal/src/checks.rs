@@ -86,7 +86,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase()
-            .replace('ё', "е")
+            .replace('ё', "е") // not-words: a letter compared, not said
     };
     norm(a) == norm(b)
 }

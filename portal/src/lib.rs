@@ -137,8 +137,3 @@ pub fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
-
-/// The wire's time format is `protocol`'s. This name stays only for tests/src/portal.rs, which
-/// still calls it; remove it once that calls `protocol::timestamp_unix`.
-#[doc(hidden)]
-pub use protocol::timestamp_unix as rfc3339;

@@ -11,7 +11,6 @@ use crate::handlers::{account, challenges, confirmations, health, session};
 use crate::AppState;
 
 // Kept here for `seed`, which normalises the logins it stores the way logins are looked up.
-pub use crate::handlers::session::normalise_login;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.limits.max_body;

@@ -5,7 +5,7 @@
 use protocol::Level;
 use sqlx::SqlitePool;
 
-use crate::routes::normalise_login;
+use crate::handlers::session::normalise_login;
 use crate::store::{self, NewAccount};
 
 /// A seeded account, as printed for testers.

@@ -272,15 +272,10 @@ impl Signer {
 
     /// The request document this signer would send for `challenge` to `account`.
     pub fn document(&self, account: &str, challenge: &Challenge) -> RequestDocument {
-        let organisation = match (&self.info.ogrn, &self.info.inn_le, challenge.purpose) {
-            (Some(ogrn), Some(inn), Purpose::RegisterOrganisation) => {
-                Some(protocol::Organisation {
-                    name: self.info.organisation.clone().unwrap_or_default(),
-                    ogrn: ogrn.clone(),
-                    inn: inn.clone(),
-                })
-            }
-            _ => None,
+        // The same rules as the client's (protocol defines them once).
+        let organisation = match challenge.purpose {
+            Purpose::RegisterOrganisation => protocol::Organisation::from_certificate(&self.info),
+            Purpose::ConfirmIdentity => None,
         };
         RequestDocument {
             account: account.to_owned(),
@@ -289,14 +284,9 @@ impl Signer {
             nonce: challenge.nonce.clone(),
             organisation,
             origin: challenge.origin.clone(),
-            person: protocol::Person {
-                surname: self.info.surname.clone().unwrap_or_default(),
-                given_names: self.info.given_names.clone().unwrap_or_default(),
-                snils: self.info.snils.clone(),
-                inn: self.info.inn.clone(),
-            },
+            person: protocol::Person::from_certificate(&self.info),
             purpose: challenge.purpose,
-            signing_time: portal::rfc3339(portal::now()),
+            signing_time: protocol::timestamp_unix(portal::now()),
         }
     }
 

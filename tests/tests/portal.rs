@@ -272,7 +272,8 @@ fn purpose_mismatch_and_origin_mismatch() {
 fn account_not_standard() {
     let portal = Portal::start(&[]);
     let signer = Signer::for_profile("entrepreneur");
-    let (token, account) = portal.login("+79990000009", "novikova-sandbox-9");
+    let simplified = podpis_tests::account("simplified");
+    let (token, account) = portal.login(&simplified.phone, &simplified.password);
     let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
     assert_code(
         portal.submit(&token, &signer.request(&account, &challenge)),

@@ -176,7 +176,8 @@ fn sign_stops_before_the_pin_on_an_error_finding() {
         &format!("{PIN}\n"),
     );
     assert_eq!(code, 6, "{stdout} {err}");
-    assert!(stdout.contains("certificate-finding"), "{stdout}");
+    // The same code as `podpis confirm` gives for the same stop: the finding's.
+    assert!(stdout.contains(r#""code":"expired""#), "{stdout}");
     assert!(!out.exists());
     assert!(
         !card.trace().lines().any(|l| l.starts_with("vpcd → 0020")),

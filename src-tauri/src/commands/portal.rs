@@ -140,13 +140,8 @@ pub async fn account(state: State<'_, AppState>) -> Result<AccountView, UiError>
         .await
         .map_err(|e| UiError::portal(&e, state.language()))?;
     let outbox = client::outbox::Outbox::open(&state.data_dir)
-        .and_then(|o| o.pending())
-        .map(|p| {
-            p.iter()
-                .filter(|i| i.meta.portal == portal.origin() && i.meta.account == account.id)
-                .count()
-        })
-        .unwrap_or(0);
+        .and_then(|o| o.pending_for(&portal.origin(), &account.id))
+        .map_or(0, |p| p.len());
     Ok(AccountView { account, outbox })
 }
 
