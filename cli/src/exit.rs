@@ -143,13 +143,13 @@ mod tests {
         all.push(Failure::Flow(FlowError::ChallengeForAnotherPortal {
             named: "https://other.example".into(),
         }));
-        for e in [PortalError::Redirected { status: 302 }] {
-            all.push(Failure::Flow(FlowError::Kept {
-                id: "x".into(),
-                cause: e.clone(),
-            }));
-            all.push(Failure::Flow(FlowError::Portal(e)));
-        }
+        all.push(Failure::Flow(FlowError::Kept {
+            id: "x".into(),
+            cause: PortalError::Redirected { status: 302 },
+        }));
+        all.push(Failure::Flow(FlowError::Portal(PortalError::Redirected {
+            status: 302,
+        })));
         all.push(Failure::Flow(FlowError::Portal(PortalError::BadAddress(
             "x".into(),
         ))));
