@@ -60,12 +60,14 @@ pub(crate) fn run(
 
 /// Sends VERIFY (`00 20 00 ref Lc PIN`), maps its status words, and keeps the PIN out of every
 /// error. Not a [`Command`]: the APDU is built in a buffer that is zeroed when dropped, so that no
-/// copy of the PIN outlives the exchange.
+/// copy of the PIN outlives the exchange. `max_tries` is the profile's maximum: a `63Cx` counting
+/// more tries than that is a malformed answer, never "15 tries left" shown to the user.
 pub(crate) fn verify(
     t: &mut dyn Transport,
     pin_reference: u8,
     pin: &Pin,
     (min, max): (usize, usize),
+    max_tries: u8,
 ) -> Result<(), TokenError> {
     pin.check_length(min, max)?;
     // A PIN is at most 16 bytes, so the short form always fits.
@@ -77,6 +79,12 @@ pub(crate) fn verify(
     match response.sw.status() {
         Status::Success => Ok(()),
         Status::VerifyFailed { tries_left: 0 } | Status::AuthBlocked => Err(TokenError::PinBlocked),
+        Status::VerifyFailed { tries_left } if tries_left > max_tries => {
+            Err(TokenError::Malformed(format!(
+                "VERIFY answered {}: more tries left than the PIN's maximum of {max_tries}",
+                response.sw
+            )))
+        }
         Status::VerifyFailed { tries_left } => Err(TokenError::PinIncorrect { tries_left }),
         Status::WrongLength => Err(TokenError::PinLengthRefused),
         _ => Err(TokenError::Status {

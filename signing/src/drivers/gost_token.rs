@@ -19,6 +19,9 @@ impl GostToken {
     pub const EF_KEYS: [u8; 2] = hex!("C000");
     pub const PIN_REFERENCE: u8 = 0x81;
     pub const PIN_LENGTH: (usize, usize) = (4, 16);
+    /// The PIN's try counter starts at 3 (docs/cards.md, common rules): a card that reports
+    /// another maximum, or more tries left, is not following the profile.
+    pub const MAX_TRIES: u8 = 3;
 }
 
 // SELECT application, READ BINARY, MSE SET and PSO are the common ones (`super::common`).
@@ -104,7 +107,13 @@ impl CardDriver for GostToken {
         if read_pin_status(t)?.is_blocked() {
             return Err(TokenError::PinBlocked);
         }
-        verify(t, Self::PIN_REFERENCE, pin, Self::PIN_LENGTH)?;
+        verify(
+            t,
+            Self::PIN_REFERENCE,
+            pin,
+            Self::PIN_LENGTH,
+            Self::MAX_TRIES,
+        )?;
         common::sign_hash(t, algorithm, key, hash)
     }
 }
@@ -116,12 +125,18 @@ fn known_certificate(known: &dyn KnownCertificates, digest: &[u8; 32]) -> Option
         .filter(|c| <[u8; 32]>::from(Sha256::digest(c)) == *digest)
 }
 
+/// The PIN status the card reports, taken only when it is one the profile allows: a counter of 15
+/// of 15 would tell the user of tries the card does not have.
 fn read_pin_status(t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
     match run(t, "GET DATA PIN status", &get_data(TAG_PIN_STATUS))?.as_slice() {
-        &[tries_left, max_tries] if tries_left <= max_tries => Ok(PinStatus {
-            tries_left,
-            max_tries,
-        }),
+        &[tries_left, max_tries]
+            if max_tries == GostToken::MAX_TRIES && tries_left <= max_tries =>
+        {
+            Ok(PinStatus {
+                tries_left,
+                max_tries,
+            })
+        }
         other => Err(TokenError::Malformed(format!(
             "PIN status {}",
             hex::encode_upper(other)
@@ -510,8 +525,33 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_pin_answer_counting_more_tries_than_the_maximum_is_malformed() {
+        let pin = Pin::new("12345678".into()).expect("pin");
+        for answer in ["63CF", "63C4"] {
+            let mut t = ScriptedTransport::new(&sign_script(answer));
+            let err = GostToken
+                .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin)
+                .unwrap_err();
+            assert!(matches!(err, TokenError::Malformed(_)), "{answer}: {err:?}");
+        }
+        // The boundary: a count up to the maximum is the card's to tell.
+        let mut t = ScriptedTransport::new(&sign_script("63C3"));
+        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        assert_eq!(err, Err(TokenError::PinIncorrect { tries_left: 3 }));
+    }
+
+    #[test]
     fn pin_status_rejects_nonsense() {
-        for answer in ["03 9000", "0403 9000", "030303 9000"] {
+        // Too short, more left than the maximum, too long, and counts the profile does not
+        // have (its maximum is 3): never "15 tries left".
+        for answer in [
+            "03 9000",
+            "0403 9000",
+            "030303 9000",
+            "0F0F 9000",
+            "0404 9000",
+            "0202 9000",
+        ] {
             let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", answer)]);
             assert!(
                 matches!(GostToken.pin_status(&mut t), Err(TokenError::Malformed(_))),

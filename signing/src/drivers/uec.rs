@@ -118,7 +118,13 @@ impl CardDriver for Uec {
         if read_pin_status(t)?.is_blocked() {
             return Err(TokenError::PinBlocked);
         }
-        verify(t, Self::PIN_REFERENCE, pin, Self::PIN_LENGTH)?;
+        verify(
+            t,
+            Self::PIN_REFERENCE,
+            pin,
+            Self::PIN_LENGTH,
+            Self::MAX_TRIES,
+        )?;
         // The signature comes through GET RESPONSE (61 40), which the common exchange follows.
         common::sign_hash(t, algorithm, key, hash)
     }
@@ -297,6 +303,37 @@ mod tests {
             Uec.sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin),
             Err(TokenError::PinBlocked)
         );
+    }
+
+    #[test]
+    fn a_try_counter_or_wrong_pin_answer_beyond_the_maximum_is_malformed() {
+        let pin = Pin::new("12345678".into()).expect("pin");
+        // GET DATA of the try counter: 15 tries, or 4, where the profile allows 3.
+        for counter in ["9F17010F 9000", "9F170104 9000"] {
+            let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA9F1700", counter)]);
+            assert!(
+                matches!(Uec.pin_status(&mut t), Err(TokenError::Malformed(_))),
+                "{counter}"
+            );
+            let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA9F1700", counter)]);
+            assert!(
+                matches!(
+                    Uec.sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin),
+                    Err(TokenError::Malformed(_))
+                ),
+                "{counter}: no VERIFY after an impossible counter"
+            );
+        }
+        // VERIFY answering 63CF: malformed, not "15 tries left".
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA9F1700", "9F170103 9000"),
+            ("00200001083132333435363738", "63CF"),
+        ]);
+        let err = Uec
+            .sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin)
+            .unwrap_err();
+        assert!(matches!(err, TokenError::Malformed(_)), "{err:?}");
     }
 
     #[test]
