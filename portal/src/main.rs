@@ -102,8 +102,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
             };
             let running = portal::start(config).await.map_err(|e| e.to_string())?;
-            // Tests and scripts read this line to learn the port.
-            println!("podpis-portal listening on {}", running.origin);
+            // Tests and scripts read this line to learn the port: it names the address
+            // bound, which is also the origin unless `--origin` names a proxy in front.
+            // One line only: readers stop reading after it, and a second line could meet a
+            // closed pipe. The origin goes to the log.
+            println!("podpis-portal listening on http://{}", running.address);
+            tracing::info!(origin = %running.origin, "documents must name this origin");
             use std::io::Write;
             let _ = std::io::stdout().flush();
             let _ = tokio::signal::ctrl_c().await;

@@ -20,6 +20,9 @@ pub enum Fault {
     SlowAnswer(Duration),
     /// The portal does the work and dies before answering: the connection closes.
     AnswerLost,
+    /// The session ends on the portal just before the request arrives (it expired between the
+    /// challenge and the signature): the proxy logs the session out, then forwards.
+    SessionExpired,
 }
 
 impl Fault {
@@ -30,12 +33,18 @@ impl Fault {
             Self::Garbage => "garbage answer".into(),
             Self::SlowAnswer(d) => format!("answer after {} s", d.as_secs()),
             Self::AnswerLost => "killed after the work, before the answer".into(),
+            Self::SessionExpired => {
+                "session expired between the challenge and the signature".into()
+            }
         }
     }
 
     /// Whether the portal saw the request.
     pub fn forwards(&self) -> bool {
-        matches!(self, Self::SlowAnswer(_) | Self::AnswerLost)
+        matches!(
+            self,
+            Self::SlowAnswer(_) | Self::AnswerLost | Self::SessionExpired
+        )
     }
 }
 
@@ -49,14 +58,35 @@ struct Armed {
 pub struct FaultProxy {
     pub url: String,
     armed: Arc<Mutex<Armed>>,
+    listener: Mutex<Option<TcpListener>>,
 }
 
 impl FaultProxy {
+    /// A proxy forwarding to `upstream` at once.
     pub fn start(upstream: &str) -> Self {
+        let proxy = Self::bind();
+        proxy.forward_to(upstream);
+        proxy
+    }
+
+    /// A proxy whose address is known before the portal behind it starts, so that the portal can
+    /// name the proxy's origin as its own (`--origin`), as a portal behind a reverse proxy does.
+    pub fn bind() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let armed = Arc::new(Mutex::new(Armed::default()));
-        let (state, upstream) = (armed.clone(), upstream.to_owned());
+        Self {
+            url,
+            armed: Arc::new(Mutex::new(Armed::default())),
+            listener: Mutex::new(Some(listener)),
+        }
+    }
+
+    /// Starts forwarding to `upstream` (once).
+    pub fn forward_to(&self, upstream: &str) {
+        let Some(listener) = self.listener.lock().expect("lock").take() else {
+            return;
+        };
+        let (state, upstream) = (self.armed.clone(), upstream.to_owned());
         std::thread::spawn(move || {
             let http = reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -69,7 +99,6 @@ impl FaultProxy {
                 });
             }
         });
-        Self { url, armed }
     }
 
     /// The next request to a path starting with `path` meets `fault`.
@@ -147,6 +176,14 @@ fn serve(
             return respond(&mut out, 200, "application/json", b"\x00\x9f{garbage")
         }
         _ => {}
+    }
+    if fault == Some(Fault::SessionExpired) {
+        if let Some((_, token)) = headers.iter().find(|(name, _)| name == "authorization") {
+            let _ = http
+                .delete(format!("{upstream}/api/v1/sessions/current"))
+                .header("authorization", token.as_str())
+                .send();
+        }
     }
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut request = http.request(method, format!("{upstream}{path}"));

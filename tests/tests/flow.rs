@@ -267,6 +267,31 @@ fn a_request_stored_while_the_portal_is_down_is_delivered_exactly_once_later() {
     assert_eq!(user.level(), "confirmed");
 }
 
+/// A portal that relays another portal's challenge (here: a proxy in front of a portal that names
+/// its own origin, not the proxy's) must not get a document for that other portal signed.
+#[test]
+fn a_challenge_naming_another_portal_is_refused_before_the_pin() {
+    let portal = Portal::start(&[]);
+    let relay = podpis_tests::proxy::FaultProxy::start(&portal.url);
+    let card = VirtualCard::start("entrepreneur");
+    let user = User::for_url(&relay.url);
+    user.login("entrepreneur");
+    let (code, out, err) = user.confirm(&card, &["--json"], PIN);
+    assert_eq!(code, 7, "{out}\n{err}");
+    assert!(out.contains("challenge-origin"), "{out}");
+    assert!(
+        out.contains(&portal.url),
+        "the message names the other portal: {out}"
+    );
+    assert_eq!(verifies_reached_the_card(&card), 0, "a PIN was sent");
+    assert_eq!(user.outbox_len(), 0);
+    assert_eq!(
+        portal.query_count("SELECT COUNT(*) FROM audit_events WHERE action = 'confirmation'"),
+        0
+    );
+    assert_eq!(user.level(), "standard");
+}
+
 #[test]
 fn diagnose_reports_each_part() {
     let portal = Portal::start(&[]);

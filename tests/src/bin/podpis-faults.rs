@@ -59,8 +59,11 @@ struct Stage {
 
 impl Stage {
     fn new() -> Self {
-        let portal = Portal::start(&[]);
-        let proxy = FaultProxy::start(&portal.url);
+        // The portal's public origin is the proxy's, as behind a reverse proxy: the client
+        // refuses a challenge that names another portal than the one it talks to.
+        let proxy = FaultProxy::bind();
+        let portal = Portal::start(&["--origin", &proxy.url]);
+        proxy.forward_to(&portal.url);
         let user = User::for_url(&proxy.url);
         user.login("entrepreneur");
         Self {
@@ -272,19 +275,29 @@ fn portal_faults(rows: &mut Vec<Row>, short: bool) {
         Fault::Garbage,
         slow,
         Fault::AnswerLost,
+        Fault::SessionExpired,
     ];
     for (step, path) in steps {
         for fault in faults {
             if short && step != "signed request" && fault != Fault::Down {
                 continue;
             }
+            // A session can only expire between the challenge and the signed request.
+            if fault == Fault::SessionExpired && step != "signed request" {
+                continue;
+            }
+            eprintln!("podpis-faults: {} at the {step}", fault.name());
             let stage = Stage::new();
             let card = VirtualCard::start("entrepreneur");
             stage.proxy.arm(path, fault);
             let first = stage.confirm(&card);
             let fired = stage.proxy.fired();
-            // The person's way back: send what the outbox kept, then confirm again if the
-            // account is still not confirmed.
+            let kept_after_first = stage.user.outbox_len();
+            // The person's way back: log in again when told the session ended, send what the
+            // outbox kept, then confirm again if the account is still not confirmed.
+            if first.exit == 9 {
+                stage.user.login("entrepreneur");
+            }
             let resend = stage.outbox_send();
             let mut attempts = vec![first, resend];
             if stage.user.level() != "confirmed" {
@@ -304,7 +317,12 @@ fn portal_faults(rows: &mut Vec<Row>, short: bool) {
             row.lost = row.signed.saturating_sub(row.delivered);
             // A transient fault is kept (exit 8) or reported as the portal's (exit 7); it never
             // passes for a success, and it is bounded by the portal timeout.
-            let typed = matches!(first.exit, 7 | 8) && !first.code.is_empty();
+            let typed = if fault == Fault::SessionExpired {
+                // Told to log in again (exit 9), and the signed request kept meanwhile.
+                first.exit == 9 && first.code == "unauthorised" && kept_after_first == 1
+            } else {
+                matches!(first.exit, 7 | 8) && !first.code.is_empty()
+            };
             let bounded = first.took < Duration::from_secs(8);
             row.survived = fired
                 && typed
