@@ -289,7 +289,14 @@ impl Confirmation {
             prepared.key.reference,
             prepared.key.algorithm,
         );
-        let signature = blocking(move || reader.sign(key, algorithm, digest, pin)).await??;
+        // The driver checks the consent again against the counter it reads right before VERIFY.
+        let last_try = signing::LastTry::from_confirmed(last_try_confirmed);
+        let signature = blocking(move || reader.sign(key, algorithm, digest, pin, last_try))
+            .await?
+            .map_err(|e| match e {
+                TokenError::LastTryNotConfirmed => FlowError::LastTryNotConfirmed,
+                e => FlowError::Card(e),
+            })?;
         let cms = prepared
             .cades
             .finish(&signature)
@@ -452,12 +459,19 @@ pub fn sign_content(
     )
     .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
     let reader = Reader::new(&chosen.reader).with_deadline(deadline);
-    let signature = reader.sign(
-        chosen.key.reference,
-        chosen.key.algorithm,
-        prepared.digest_to_sign().to_vec(),
-        pin,
-    )?;
+    // The driver checks the consent again against the counter it reads right before VERIFY.
+    let signature = reader
+        .sign(
+            chosen.key.reference,
+            chosen.key.algorithm,
+            prepared.digest_to_sign().to_vec(),
+            pin,
+            signing::LastTry::from_confirmed(last_try_confirmed),
+        )
+        .map_err(|e| match e {
+            TokenError::LastTryNotConfirmed => FlowError::LastTryNotConfirmed,
+            e => FlowError::Card(e),
+        })?;
     prepared
         .finish(&signature)
         .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))

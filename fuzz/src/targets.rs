@@ -7,7 +7,7 @@ use signing::certificate::CertificateInfo;
 use signing::drivers::gost_token::GostToken;
 use signing::drivers::uec::Uec;
 use signing::drivers::{CardDriver, KeyAlgorithm};
-use signing::Pin;
+use signing::{LastTry, Pin};
 
 /// The names of the targets, as fuzz/Cargo.toml and the Makefile know them.
 pub const TARGETS: [&str; 4] = ["certificate", "tlv", "card_answers", "signed_request"];
@@ -96,7 +96,8 @@ pub fn card_answers(data: &[u8]) {
             KeyAlgorithm::Gost2012_512
         };
         let hash = vec![0x5A; algorithm.hash_len()];
-        let _ = driver.sign(&mut card, 1, algorithm, &hash, &pin);
+        // With consent, so that a hostile counter of 1 still leads on to VERIFY and what follows.
+        let _ = driver.sign(&mut card, 1, algorithm, &hash, &pin, LastTry::Confirmed);
     }
 }
 

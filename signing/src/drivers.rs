@@ -10,7 +10,7 @@ pub mod uec;
 use serde::Serialize;
 
 use crate::card::Transport;
-use crate::pin::{Pin, PinStatus};
+use crate::pin::{LastTry, Pin, PinStatus};
 
 pub use error::TokenError;
 
@@ -123,8 +123,11 @@ pub trait CardDriver: Send + Sync {
     /// Reads the PIN try counter without touching it.
     fn pin_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError>;
 
-    /// Verifies the PIN and signs `hash` with key `key`, in one go. Refuses without sending
-    /// VERIFY when the PIN is blocked. The PIN is sent once: never retried.
+    /// Verifies the PIN and signs `hash` with key `key`, in one go. The try counter is read in
+    /// the same transaction, right before VERIFY, and VERIFY is not sent when it says the PIN is
+    /// blocked ([`TokenError::PinBlocked`]) or that one try is left and `last_try` is not
+    /// [`LastTry::Confirmed`] ([`TokenError::LastTryNotConfirmed`]). A wrong PIN reports the tries
+    /// left the card gave in its answer. The PIN is sent once: never retried.
     fn sign(
         &self,
         t: &mut dyn Transport,
@@ -132,5 +135,6 @@ pub trait CardDriver: Send + Sync {
         algorithm: KeyAlgorithm,
         hash: &[u8],
         pin: &Pin,
+        last_try: LastTry,
     ) -> Result<Vec<u8>, TokenError>;
 }

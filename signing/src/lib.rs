@@ -22,4 +22,4 @@ pub mod token;
 
 pub use card::CardError;
 pub use drivers::{CardKind, KeyAlgorithm, KnownCertificates, TokenError};
-pub use pin::{Pin, PinStatus};
+pub use pin::{LastTry, Pin, PinStatus};

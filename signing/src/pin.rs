@@ -66,6 +66,30 @@ impl PinStatus {
     }
 }
 
+/// Whether the user agreed to spend the PIN's last try, passed down to the signing operation. The
+/// driver reads the try counter in the same card transaction as its VERIFY and, when one try is
+/// left, sends the PIN only with this consent: the counter read with the certificates, seconds
+/// earlier, may be stale (another program can use a try in between), and asking no consent before
+/// the try that blocks the card is what this prevents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastTry {
+    /// The user was told that a wrong PIN blocks the card, and went on.
+    Confirmed,
+    /// No consent: with one try left the PIN is not sent.
+    NotConfirmed,
+}
+
+impl LastTry {
+    /// From a caller's `last_try_confirmed` flag.
+    pub fn from_confirmed(confirmed: bool) -> Self {
+        if confirmed {
+            Self::Confirmed
+        } else {
+            Self::NotConfirmed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use crate::card::{CardError, Transport};
 use crate::drivers::{
     registry, CardDriver, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
-use crate::pin::{Pin, PinStatus};
+use crate::pin::{LastTry, Pin, PinStatus};
 
 /// A reader and what is in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,14 +113,19 @@ impl Reader {
         })
     }
 
-    /// Verifies the PIN and has the card sign `hash` with key `key`. The card is reset when the
-    /// operation ends, so no other program inherits a verified PIN.
+    /// Verifies the PIN and has the card sign `hash` with key `key`. The try counter is read in
+    /// the same exclusive transaction as the VERIFY: on the last try the PIN is sent only when
+    /// `last_try` is [`LastTry::Confirmed`] ([`TokenError::LastTryNotConfirmed`] otherwise), so a
+    /// try used by another program since the caller's own reading cannot take the user to the try
+    /// that blocks the card unasked. The card is reset when the operation ends, so no other
+    /// program inherits a verified PIN.
     pub fn sign(
         &self,
         key: u8,
         algorithm: KeyAlgorithm,
         hash: Vec<u8>,
         pin: Pin,
+        last_try: LastTry,
     ) -> Result<Vec<u8>, TokenError> {
         if hash.len() != algorithm.hash_len() {
             return Err(TokenError::HashLength {
@@ -130,7 +135,7 @@ impl Reader {
             });
         }
         self.run(pcsc::Disposition::ResetCard, move |driver, t| {
-            driver.sign(t, key, algorithm, &hash, &pin)
+            driver.sign(t, key, algorithm, &hash, &pin, last_try)
         })
     }
 

@@ -8,7 +8,7 @@ use podpis_tests::*;
 use signing::card::monitor::{Monitor, ReaderEvent};
 use signing::certificate::CertificateInfo;
 use signing::token::Reader;
-use signing::{CardError, CardKind, KeyAlgorithm, Pin, PinStatus, TokenError};
+use signing::{CardError, CardKind, KeyAlgorithm, LastTry, Pin, PinStatus, TokenError};
 use streebog::{Digest, Streebog256, Streebog512};
 
 fn pin(text: &str) -> Pin {
@@ -148,7 +148,13 @@ fn sign_and_verify(profile: &str, algorithm: KeyAlgorithm) {
         _ => Streebog256::digest(message.as_bytes()).to_vec(),
     };
     let signature = reader
-        .sign(key.reference, algorithm, hash.clone(), pin(PIN))
+        .sign(
+            key.reference,
+            algorithm,
+            hash.clone(),
+            pin(PIN),
+            LastTry::NotConfirmed,
+        )
         .expect("sign");
     assert_eq!(signature.len(), algorithm.signature_len());
     assert_openssl_verifies(profile, &key.certificate, &hash, &signature);
@@ -171,6 +177,22 @@ fn the_uec_signs_with_its_2001_key_through_get_response() {
     // hash stands in here: what is checked is the card's key and the s ‖ r layout.)
 }
 
+/// Has the card sign `hash` with the 256-bit key 01 after `pin_text`.
+fn sign_256(
+    reader: &Reader,
+    hash: &[u8],
+    pin_text: &str,
+    last_try: LastTry,
+) -> Result<Vec<u8>, TokenError> {
+    reader.sign(
+        1,
+        KeyAlgorithm::Gost2012_256,
+        hash.to_vec(),
+        pin(pin_text),
+        last_try,
+    )
+}
+
 #[test]
 fn wrong_pin_reports_tries_left_and_decrements_then_right_pin_restores() {
     let card = VirtualCard::start("entrepreneur");
@@ -183,19 +205,17 @@ fn wrong_pin_reports_tries_left_and_decrements_then_right_pin_restores() {
         }
     );
     let hash = vec![7u8; 32];
-    let err = reader
-        .sign(1, KeyAlgorithm::Gost2012_256, hash.clone(), pin("87654321"))
-        .unwrap_err();
+    let err = sign_256(&reader, &hash, "87654321", LastTry::NotConfirmed).unwrap_err();
     assert_eq!(err, TokenError::PinIncorrect { tries_left: 2 });
     assert_eq!(reader.pin_status().expect("status").tries_left, 2);
-    let err = reader
-        .sign(1, KeyAlgorithm::Gost2012_256, hash.clone(), pin("00000000"))
-        .unwrap_err();
+    let err = sign_256(&reader, &hash, "00000000", LastTry::NotConfirmed).unwrap_err();
     assert_eq!(err, TokenError::PinIncorrect { tries_left: 1 });
     assert!(reader.pin_status().expect("status").is_last_try());
-    reader
-        .sign(1, KeyAlgorithm::Gost2012_256, hash, pin(PIN))
-        .expect("right PIN signs");
+    // One try left: without consent the card is not sent the PIN, and keeps its one try.
+    let err = sign_256(&reader, &hash, PIN, LastTry::NotConfirmed).unwrap_err();
+    assert_eq!(err, TokenError::LastTryNotConfirmed);
+    assert!(reader.pin_status().expect("status").is_last_try());
+    sign_256(&reader, &hash, PIN, LastTry::Confirmed).expect("right PIN signs");
     assert_eq!(reader.pin_status().expect("status").tries_left, 3);
     // The card never saw a PIN in the clear in its trace, and neither did the error texts.
     assert!(!card.trace().contains("3132333435363738"));
@@ -205,9 +225,12 @@ fn wrong_pin_reports_tries_left_and_decrements_then_right_pin_restores() {
 #[test]
 fn the_pin_counter_survives_a_reinsertion() {
     let card = VirtualCard::start("entrepreneur");
-    let err =
-        card.signing_reader()
-            .sign(1, KeyAlgorithm::Gost2012_256, vec![0; 32], pin("11111111"));
+    let err = sign_256(
+        &card.signing_reader(),
+        &[0; 32],
+        "11111111",
+        LastTry::NotConfirmed,
+    );
     assert_eq!(err.unwrap_err(), TokenError::PinIncorrect { tries_left: 2 });
     let state = card.state.clone();
     let lease = card.remove();
@@ -227,9 +250,8 @@ fn a_blocked_pin_is_reported_and_never_sent_a_verify() {
     let reader = card.signing_reader();
     let status = reader.pin_status().expect("status");
     assert!(status.is_blocked());
-    let err = reader
-        .sign(1, KeyAlgorithm::Gost2012_256, vec![1; 32], pin(PIN))
-        .unwrap_err();
+    // Even with consent to a last try: a blocked PIN has none.
+    let err = sign_256(&reader, &[1; 32], PIN, LastTry::Confirmed).unwrap_err();
     assert_eq!(err, TokenError::PinBlocked);
     let trace = card.trace();
     assert!(
@@ -257,7 +279,13 @@ fn a_card_pulled_mid_signature_gives_card_removed_and_nothing_else() {
     let card = VirtualCard::start_with("legal-entity", &["--vanish-after", "4"]);
     let err = card
         .signing_reader()
-        .sign(1, KeyAlgorithm::Gost2012_512, vec![3; 64], pin(PIN))
+        .sign(
+            1,
+            KeyAlgorithm::Gost2012_512,
+            vec![3; 64],
+            pin(PIN),
+            LastTry::NotConfirmed,
+        )
         .unwrap_err();
     assert_eq!(err, TokenError::Card(CardError::Removed), "{err}");
 }

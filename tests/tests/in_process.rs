@@ -11,7 +11,7 @@ use podpis_tests::in_process::{with_gost_engine, InProcessCard};
 use podpis_tests::*;
 use signing::drivers::registry::driver_for;
 use signing::drivers::CardDriver;
-use signing::{CardKind, KeyAlgorithm, Pin, PinStatus, TokenError};
+use signing::{CardKind, KeyAlgorithm, LastTry, Pin, PinStatus, TokenError};
 use streebog::{Digest, Streebog256, Streebog512};
 
 fn pin(text: &str) -> Pin {
@@ -51,7 +51,14 @@ fn read_sign_and_verify(profile: &str, kind: CardKind, algorithm: KeyAlgorithm) 
         _ => Streebog256::digest(message.as_bytes()).to_vec(),
     };
     let signature = driver
-        .sign(&mut card, key.reference, algorithm, &hash, &pin(PIN))
+        .sign(
+            &mut card,
+            key.reference,
+            algorithm,
+            &hash,
+            &pin(PIN),
+            LastTry::NotConfirmed,
+        )
         .expect("sign");
     assert_eq!(signature.len(), algorithm.signature_len());
     assert_openssl_verifies(profile, &key.certificate, &hash, &signature);
@@ -118,13 +125,21 @@ fn a_wrong_pin_costs_a_try_survives_a_reset_and_the_right_one_restores_them_in_p
                     KeyAlgorithm::Gost2012_256,
                     &hash,
                     &pin("87654321"),
+                    LastTry::NotConfirmed,
                 )
                 .unwrap_err();
             assert_eq!(err, TokenError::PinIncorrect { tries_left: 2 });
             card.reset();
             assert_eq!(driver.pin_status(&mut card).expect("status").tries_left, 2);
             let signature = driver
-                .sign(&mut card, 1, KeyAlgorithm::Gost2012_256, &hash, &pin(PIN))
+                .sign(
+                    &mut card,
+                    1,
+                    KeyAlgorithm::Gost2012_256,
+                    &hash,
+                    &pin(PIN),
+                    LastTry::NotConfirmed,
+                )
                 .expect("the right PIN signs");
             assert_openssl_verifies("entrepreneur", &card.certificate(), &hash, &signature);
             assert_eq!(driver.pin_status(&mut card).expect("status").tries_left, 3);
@@ -145,6 +160,7 @@ fn a_blocked_pin_is_never_sent_a_verify_in_process() {
                 KeyAlgorithm::Gost2012_256,
                 &[1; 32],
                 &pin(PIN),
+                LastTry::Confirmed,
             )
             .unwrap_err();
         assert_eq!(err, TokenError::PinBlocked);
@@ -154,4 +170,102 @@ fn a_blocked_pin_is_never_sent_a_verify_in_process() {
             card.instructions()
         );
     });
+}
+
+/// Counts the VERIFY commands the card has received.
+fn verifies(card: &InProcessCard) -> usize {
+    card.instructions()
+        .iter()
+        .filter(|&&ins| ins == 0x20)
+        .count()
+}
+
+/// The flow reads the PIN status with the certificates and signs later; another program may use
+/// tries in between. The signature's own transaction reads the counter again right before
+/// VERIFY: when the tries ran down to the last one meanwhile, the PIN is not sent without
+/// consent, and a wrong PIN reports the tries the card has now, not those read earlier.
+#[test]
+fn tries_used_between_the_read_and_the_signature_are_seen_by_the_signature_in_process() {
+    with_gost_engine(
+        "tries_used_between_the_read_and_the_signature_are_seen_by_the_signature_in_process",
+        || {
+            for (profile, algorithm) in [
+                ("entrepreneur", KeyAlgorithm::Gost2012_256),
+                ("uec", KeyAlgorithm::Gost2001),
+            ] {
+                let mut card = InProcessCard::new(profile);
+                let driver = driver(&card);
+                let hash = vec![9u8; algorithm.hash_len()];
+                let read = driver.read(&mut card, &()).expect("read");
+                assert_eq!(read.pin.tries_left, 3, "{profile}");
+                assert!(!read.pin.is_last_try());
+
+                // Another program, with a wrong PIN, between the read and our signature.
+                card.reset();
+                let err = driver
+                    .sign(
+                        &mut card,
+                        1,
+                        algorithm,
+                        &hash,
+                        &pin("87654321"),
+                        LastTry::NotConfirmed,
+                    )
+                    .unwrap_err();
+                assert_eq!(err, TokenError::PinIncorrect { tries_left: 2 });
+                card.reset();
+
+                // Our wrong PIN: the card's count now (1), not 3 - 1 from the earlier read.
+                let err = driver
+                    .sign(
+                        &mut card,
+                        1,
+                        algorithm,
+                        &hash,
+                        &pin("00000000"),
+                        LastTry::NotConfirmed,
+                    )
+                    .unwrap_err();
+                assert_eq!(err, TokenError::PinIncorrect { tries_left: 1 }, "{profile}");
+                card.reset();
+
+                // The read said 3 tries, so the caller asked no consent; the card has one left.
+                let before = verifies(&card);
+                let err = driver
+                    .sign(
+                        &mut card,
+                        1,
+                        algorithm,
+                        &hash,
+                        &pin(PIN),
+                        LastTry::NotConfirmed,
+                    )
+                    .unwrap_err();
+                assert_eq!(err, TokenError::LastTryNotConfirmed, "{profile}");
+                assert_eq!(
+                    verifies(&card),
+                    before,
+                    "{profile}: a VERIFY reached the card"
+                );
+                assert!(
+                    driver.pin_status(&mut card).expect("status").is_last_try(),
+                    "{profile}: the last try is kept"
+                );
+
+                // With consent the right PIN signs and the counter is full again.
+                let signature = driver
+                    .sign(
+                        &mut card,
+                        1,
+                        algorithm,
+                        &hash,
+                        &pin(PIN),
+                        LastTry::Confirmed,
+                    )
+                    .expect("the right PIN with consent signs");
+                assert_eq!(signature.len(), algorithm.signature_len());
+                assert_eq!(driver.pin_status(&mut card).expect("status").tries_left, 3);
+            }
+        },
+    );
 }

@@ -5,7 +5,7 @@
 
 use super::{KeyAlgorithm, TokenError};
 use crate::card::{exchange, Command, Response, Status, Transport};
-use crate::pin::Pin;
+use crate::pin::{LastTry, Pin, PinStatus};
 
 /// Files read from a card are never larger than this: a certificate is a few KiB.
 pub const MAX_FILE_SIZE: usize = 8 * 1024;
@@ -60,15 +60,27 @@ pub(crate) fn run(
 
 /// Sends VERIFY (`00 20 00 ref Lc PIN`), maps its status words, and keeps the PIN out of every
 /// error. Not a [`Command`]: the APDU is built in a buffer that is zeroed when dropped, so that no
-/// copy of the PIN outlives the exchange. `max_tries` is the profile's maximum: a `63Cx` counting
-/// more tries than that is a malformed answer, never "15 tries left" shown to the user.
+/// copy of the PIN outlives the exchange.
+///
+/// `counter` is the try counter the driver read in this same transaction, just before: VERIFY is
+/// not sent to a blocked PIN, nor on the last try without the caller's consent. Its `max_tries` is
+/// the profile's maximum: a `63Cx` counting more tries than that is a malformed answer, never
+/// "15 tries left" shown to the user.
 pub(crate) fn verify(
     t: &mut dyn Transport,
     pin_reference: u8,
-    pin: &Pin,
     (min, max): (usize, usize),
-    max_tries: u8,
+    counter: PinStatus,
+    last_try: LastTry,
+    pin: &Pin,
 ) -> Result<(), TokenError> {
+    if counter.is_blocked() {
+        return Err(TokenError::PinBlocked);
+    }
+    if counter.is_last_try() && last_try != LastTry::Confirmed {
+        return Err(TokenError::LastTryNotConfirmed);
+    }
+    let max_tries = counter.max_tries;
     pin.check_length(min, max)?;
     // A PIN is at most 16 bytes, so the short form always fits.
     let mut apdu = zeroize::Zeroizing::new(Vec::with_capacity(5 + max));

@@ -28,6 +28,10 @@ pub enum TokenError {
     PinIncorrect { tries_left: u8 },
     #[error("the PIN is blocked")]
     PinBlocked,
+    /// The try counter, read in the same transaction right before VERIFY, says one try is left
+    /// and the caller passed no consent to spend it: the PIN was not sent.
+    #[error("one PIN try left and no consent to use it: the PIN was not sent")]
+    LastTryNotConfirmed,
     #[error("the card refused the PIN's length")]
     PinLengthRefused,
     #[error(transparent)]

@@ -8,7 +8,7 @@ use super::{
     CardDriver, CardKey, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
 use crate::card::{exchange, Command, Status, Transport};
-use crate::pin::{Pin, PinStatus};
+use crate::pin::{LastTry, Pin, PinStatus};
 use crate::tlv;
 
 pub struct GostToken;
@@ -102,17 +102,19 @@ impl CardDriver for GostToken {
         algorithm: KeyAlgorithm,
         hash: &[u8],
         pin: &Pin,
+        last_try: LastTry,
     ) -> Result<Vec<u8>, TokenError> {
         select(t, &Self::AID)?;
-        if read_pin_status(t)?.is_blocked() {
-            return Err(TokenError::PinBlocked);
-        }
+        // Read here, in the signature's own transaction: the counter read with the certificates
+        // may be stale by now, and the last-try consent must be checked against this one.
+        let counter = read_pin_status(t)?;
         verify(
             t,
             Self::PIN_REFERENCE,
-            pin,
             Self::PIN_LENGTH,
-            Self::MAX_TRIES,
+            counter,
+            last_try,
+            pin,
         )?;
         common::sign_hash(t, algorithm, key, hash)
     }
@@ -466,7 +468,14 @@ mod tests {
         let mut t = ScriptedTransport::new(&script);
         let pin = Pin::new("12345678".into()).expect("pin");
         let signature = GostToken
-            .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &hash, &pin)
+            .sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2012_256,
+                &hash,
+                &pin,
+                LastTry::NotConfirmed,
+            )
             .expect("sign");
         assert_eq!(signature, vec![0xC3; 64]);
     }
@@ -483,7 +492,14 @@ mod tests {
         ] {
             let mut t = ScriptedTransport::new(&sign_script(answer));
             let err = GostToken
-                .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin)
+                .sign(
+                    &mut t,
+                    1,
+                    KeyAlgorithm::Gost2012_256,
+                    &[0; 32],
+                    &pin,
+                    LastTry::NotConfirmed,
+                )
                 .unwrap_err();
             assert_eq!(err, expected, "{answer}");
             assert!(!format!("{err:?} {err}").contains("12345678"));
@@ -494,15 +510,86 @@ mod tests {
     fn a_blocked_pin_is_never_sent_a_verify() {
         let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0003 9000")]);
         let pin = Pin::new("12345678".into()).expect("pin");
-        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
         assert_eq!(err, Err(TokenError::PinBlocked));
+    }
+
+    #[test]
+    fn on_the_last_try_without_consent_no_verify_is_sent() {
+        // The counter is read in the signature's transaction, right before VERIFY: the script
+        // has no VERIFY, so sending one would fail the test, and every step must be used.
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0103 9000")]);
+        let pin = Pin::new("12345678".into()).expect("pin");
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
+        assert_eq!(err, Err(TokenError::LastTryNotConfirmed));
+    }
+
+    #[test]
+    fn on_the_last_try_with_consent_verify_is_sent_and_a_wrong_pin_blocks() {
+        let pin = Pin::new("12345678".into()).expect("pin");
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010300", "0103 9000"),
+            ("00200081083132333435363738", "63C0"),
+        ]);
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::Confirmed,
+        );
+        assert_eq!(err, Err(TokenError::PinBlocked));
+
+        let pso = format!("002A9E9A20{}00", "00".repeat(32));
+        let sig = format!("{}9000", "C3".repeat(64));
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010300", "0103 9000"),
+            ("00200081083132333435363738", "9000"),
+            ("002241B606800101840101", "9000"),
+            (&pso, &sig),
+        ]);
+        let signature = GostToken
+            .sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2012_256,
+                &[0; 32],
+                &pin,
+                LastTry::Confirmed,
+            )
+            .expect("the right PIN on the last try signs");
+        assert_eq!(signature, vec![0xC3; 64]);
     }
 
     #[test]
     fn a_pin_of_the_wrong_length_never_reaches_the_card() {
         let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0303 9000")]);
         let pin = Pin::new("123".into()).expect("pin");
-        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
         assert!(matches!(err, Err(TokenError::PinFormat(_))));
     }
 
@@ -512,7 +599,14 @@ mod tests {
         let mut script = sign_script("9000");
         script.push(("002241B606800101840107", "6A88"));
         let mut t = ScriptedTransport::new(&script);
-        let err = GostToken.sign(&mut t, 7, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        let err = GostToken.sign(
+            &mut t,
+            7,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
         assert_eq!(err, Err(TokenError::KeyMissing(7)));
 
         let pso = format!("002A9E9A20{}00", "00".repeat(32));
@@ -520,7 +614,14 @@ mod tests {
         script.push(("002241B606800101840101", "9000"));
         script.push((&pso, "0102 9000"));
         let mut t = ScriptedTransport::new(&script);
-        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
         assert!(matches!(err, Err(TokenError::Malformed(_))));
     }
 
@@ -530,13 +631,27 @@ mod tests {
         for answer in ["63CF", "63C4"] {
             let mut t = ScriptedTransport::new(&sign_script(answer));
             let err = GostToken
-                .sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin)
+                .sign(
+                    &mut t,
+                    1,
+                    KeyAlgorithm::Gost2012_256,
+                    &[0; 32],
+                    &pin,
+                    LastTry::NotConfirmed,
+                )
                 .unwrap_err();
             assert!(matches!(err, TokenError::Malformed(_)), "{answer}: {err:?}");
         }
         // The boundary: a count up to the maximum is the card's to tell.
         let mut t = ScriptedTransport::new(&sign_script("63C3"));
-        let err = GostToken.sign(&mut t, 1, KeyAlgorithm::Gost2012_256, &[0; 32], &pin);
+        let err = GostToken.sign(
+            &mut t,
+            1,
+            KeyAlgorithm::Gost2012_256,
+            &[0; 32],
+            &pin,
+            LastTry::NotConfirmed,
+        );
         assert_eq!(err, Err(TokenError::PinIncorrect { tries_left: 3 }));
     }
 

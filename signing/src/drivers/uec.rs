@@ -7,7 +7,7 @@ use super::{
     CardDriver, CardKey, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
 use crate::card::{exchange, Command, Status, Transport};
-use crate::pin::{Pin, PinStatus};
+use crate::pin::{LastTry, Pin, PinStatus};
 use crate::tlv;
 
 pub struct Uec;
@@ -110,20 +110,21 @@ impl CardDriver for Uec {
         algorithm: KeyAlgorithm,
         hash: &[u8],
         pin: &Pin,
+        last_try: LastTry,
     ) -> Result<Vec<u8>, TokenError> {
         if key != Self::KEY_REFERENCE {
             return Err(TokenError::KeyMissing(key));
         }
         select(t, &Self::AID)?;
-        if read_pin_status(t)?.is_blocked() {
-            return Err(TokenError::PinBlocked);
-        }
+        // Read in the signature's own transaction, as the GOST token's driver does.
+        let counter = read_pin_status(t)?;
         verify(
             t,
             Self::PIN_REFERENCE,
-            pin,
             Self::PIN_LENGTH,
-            Self::MAX_TRIES,
+            counter,
+            last_try,
+            pin,
         )?;
         // The signature comes through GET RESPONSE (61 40), which the common exchange follows.
         common::sign_hash(t, algorithm, key, hash)
@@ -290,7 +291,14 @@ mod tests {
         ]);
         let pin = Pin::new("12345678".into()).expect("pin");
         let s = Uec
-            .sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin)
+            .sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2001,
+                &[1; 32],
+                &pin,
+                LastTry::NotConfirmed,
+            )
             .expect("sign");
         assert_eq!(s, vec![0xEE; 64]);
     }
@@ -300,8 +308,32 @@ mod tests {
         let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA9F1700", "9F170100 9000")]);
         let pin = Pin::new("1234".into()).expect("pin");
         assert_eq!(
-            Uec.sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin),
+            Uec.sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2001,
+                &[1; 32],
+                &pin,
+                LastTry::NotConfirmed
+            ),
             Err(TokenError::PinBlocked)
+        );
+    }
+
+    #[test]
+    fn on_the_last_try_without_consent_no_verify_is_sent() {
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA9F1700", "9F170101 9000")]);
+        let pin = Pin::new("12345678".into()).expect("pin");
+        assert_eq!(
+            Uec.sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2001,
+                &[1; 32],
+                &pin,
+                LastTry::NotConfirmed
+            ),
+            Err(TokenError::LastTryNotConfirmed)
         );
     }
 
@@ -318,7 +350,14 @@ mod tests {
             let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA9F1700", counter)]);
             assert!(
                 matches!(
-                    Uec.sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin),
+                    Uec.sign(
+                        &mut t,
+                        1,
+                        KeyAlgorithm::Gost2001,
+                        &[1; 32],
+                        &pin,
+                        LastTry::NotConfirmed
+                    ),
                     Err(TokenError::Malformed(_))
                 ),
                 "{counter}: no VERIFY after an impossible counter"
@@ -331,7 +370,14 @@ mod tests {
             ("00200001083132333435363738", "63CF"),
         ]);
         let err = Uec
-            .sign(&mut t, 1, KeyAlgorithm::Gost2001, &[1; 32], &pin)
+            .sign(
+                &mut t,
+                1,
+                KeyAlgorithm::Gost2001,
+                &[1; 32],
+                &pin,
+                LastTry::NotConfirmed,
+            )
             .unwrap_err();
         assert!(matches!(err, TokenError::Malformed(_)), "{err:?}");
     }

@@ -10,7 +10,7 @@ use podpis_tests::desktop::App;
 use podpis_tests::portal::{Portal, Signer};
 use podpis_tests::*;
 use signing::token::Reader;
-use signing::{KeyAlgorithm, Pin};
+use signing::{KeyAlgorithm, LastTry, Pin};
 
 fn stats(mut samples: Vec<Duration>) -> String {
     samples.sort();
@@ -115,6 +115,7 @@ fn card_path() {
                 KeyAlgorithm::Gost2012_256,
                 vec![0x5A; 32],
                 Pin::new(PIN.to_owned()).expect("pin"),
+                LastTry::NotConfirmed,
             )
             .expect("sign");
         signs.push(t.elapsed());
