@@ -38,6 +38,7 @@ fn flow(e: &FlowError) -> u8 {
             TokenError::PinIncorrect { .. }
             | TokenError::PinBlocked
             | TokenError::PinLengthRefused
+            | TokenError::LastTryNotConfirmed
             | TokenError::PinFormat(_) => PIN,
             _ => CARD,
         },
@@ -97,6 +98,7 @@ mod tests {
         all.push(card(TokenError::PinIncorrect { tries_left: 2 }));
         all.push(card(TokenError::PinBlocked));
         all.push(card(TokenError::PinLengthRefused));
+        all.push(card(TokenError::LastTryNotConfirmed));
         for e in [
             FlowError::LastTryNotConfirmed,
             FlowError::NoCard,

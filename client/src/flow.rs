@@ -122,6 +122,7 @@ pub fn card_code(e: &TokenError) -> &'static str {
         TokenError::PinIncorrect { .. } => "pin-incorrect",
         TokenError::PinBlocked => "pin-blocked",
         TokenError::PinLengthRefused | TokenError::PinFormat(_) => "pin-format",
+        TokenError::LastTryNotConfirmed => "pin-last-try",
         _ => "card-error",
     }
 }
