@@ -9,7 +9,7 @@ use signing::token::Reader;
 use signing::{CardKind, TokenError};
 
 use crate::flow::card_code;
-use crate::messages::{describe, Language};
+use crate::messages::{describe, finding, phrase, Language, Phrase};
 use crate::portal::PortalClient;
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +48,12 @@ pub async fn run(portal: Result<PortalClient, String>, language: Language) -> Ve
         },
     }
     match crate::session::Sessions::probe() {
-        Ok(()) => checks.push(check("keyring", "ok", "usable", String::new())),
+        Ok(()) => checks.push(check(
+            "keyring",
+            "ok",
+            phrase(Phrase::KeyringUsable, language),
+            String::new(),
+        )),
         Err(e) => checks.push(check("keyring", "fail", e.to_string(), hint("keyring"))),
     }
     checks
@@ -65,7 +70,12 @@ fn card_checks(language: Language) -> Vec<Check> {
             return checks;
         }
     };
-    checks.push(check("pcscd", "ok", "running", String::new()));
+    checks.push(check(
+        "pcscd",
+        "ok",
+        phrase(Phrase::ServiceRunning, language),
+        String::new(),
+    ));
     let names = readers
         .iter()
         .map(|r| r.reader.as_str())
@@ -118,8 +128,8 @@ fn card_checks(language: Language) -> Vec<Check> {
                     let error = findings.iter().find(|f| f.severity == Severity::Error);
                     let warning = findings.iter().find(|f| f.severity == Severity::Warning);
                     let (status, text) = match (error, warning) {
-                        (Some(f), _) => ("fail", hint(f.code.as_str())),
-                        (None, Some(f)) => ("warn", hint(f.code.as_str())),
+                        (Some(f), _) => ("fail", finding(f.code, language).to_owned()),
+                        (None, Some(f)) => ("warn", finding(f.code, language).to_owned()),
                         _ => ("ok", String::new()),
                     };
                     checks.push(check(

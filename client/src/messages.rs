@@ -282,6 +282,10 @@ pub enum Phrase<'a> {
     LastTryNeedsConsent,
     DocumentToSign,
     SignDocumentQuestion,
+    /// Diagnostics: the smart card service answers.
+    ServiceRunning,
+    /// Diagnostics: the keyring stores and reads a secret.
+    KeyringUsable,
     /// After an error whose signed request waits in the outbox.
     RequestKept,
     LoggedIn,
@@ -353,6 +357,8 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
         Phrase::SignDocumentQuestion => l
             .pick("Подписать этот документ? [y/N] ", "Sign this document? [y/N] ")
             .to_owned(),
+        Phrase::ServiceRunning => l.pick("работает", "running").to_owned(),
+        Phrase::KeyringUsable => l.pick("доступно", "usable").to_owned(),
         Phrase::RequestKept => l
             .pick(
                 "Подписанный запрос сохранён: он будет отправлен снова при следующем подтверждении или командой «podpis outbox send» (после входа, если сеанс истёк).",
@@ -503,6 +509,8 @@ mod tests {
             Phrase::DocumentToSign,
             Phrase::SignDocumentQuestion,
             Phrase::RequestKept,
+            Phrase::ServiceRunning,
+            Phrase::KeyringUsable,
             Phrase::LoggedIn,
             Phrase::LoggedOut,
             Phrase::NoRequestsWaiting,

@@ -316,6 +316,16 @@ fn diagnose_reports_each_part() {
         status("certificate").contains(&"fail".to_owned()),
         "the expired card fails: {out}"
     );
+    // With the finding's own words, what to do included.
+    let hint = checks
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|c| c["check"] == "certificate" && c["status"] == "fail")
+        .and_then(|c| c["hint"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(hint.contains("Срок действия сертификата истёк"), "{hint}");
     drop(card);
     let dead = User {
         data: user.data.clone(),
