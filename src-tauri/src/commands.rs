@@ -4,3 +4,4 @@ pub mod cards;
 pub mod confirm;
 pub mod portal;
 pub mod settings;
+pub mod trust;

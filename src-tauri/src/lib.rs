@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod error;
 pub mod state;
+pub mod words;
 
 use tauri::Manager;
 
@@ -18,6 +19,8 @@ pub fn run() {
     let state = AppState::load(data_dir);
     let result = tauri::Builder::default()
         .manage(state)
+        // Rust opens its dialogs; the window is granted none of the plugin's commands.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             commands::cards::start_monitor(app.handle().clone());
             if std::env::var("PODPIS_SANDBOX").is_ok_and(|v| v == "1") {
@@ -34,6 +37,11 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::settings::settings_get,
             commands::settings::settings_set,
+            commands::trust::trust_get,
+            commands::trust::trust_choose_ca,
+            commands::trust::trust_remove_ca,
+            commands::trust::trust_choose_sandbox_pki,
+            commands::trust::trust_reset_sandbox_pki,
             commands::portal::portal_info,
             commands::portal::sandbox_start,
             commands::portal::login,

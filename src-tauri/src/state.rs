@@ -40,6 +40,8 @@ pub struct AppState {
     pub sandbox: tokio::sync::Mutex<Option<portal::Running>>,
     /// The confirmation waiting for its PIN.
     pub pending: tokio::sync::Mutex<Option<(client::flow::Confirmation, client::flow::Prepared)>>,
+    /// Held while a dialog choosing what the app trusts is open (commands::trust).
+    pub trust_dialog: std::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             settings: std::sync::Mutex::new(settings),
             sandbox: tokio::sync::Mutex::new(None),
             pending: tokio::sync::Mutex::new(None),
+            trust_dialog: std::sync::Mutex::new(()),
         }
     }
 
@@ -68,14 +71,27 @@ impl AppState {
     }
 
     pub fn save_settings(&self, settings: Settings) -> std::io::Result<()> {
+        self.update_settings(|s| *s = settings).map(|_| ())
+    }
+
+    /// Changes the settings and writes them, holding the lock throughout: two changes at once
+    /// (the language from the webview, a trusted root from its dialog) never undo each other.
+    pub fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> std::io::Result<Settings> {
+        let mut current = match self.settings.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next = current.clone();
+        change(&mut next);
         std::fs::create_dir_all(&self.data_dir)?;
-        let text = serde_json::to_vec_pretty(&settings).map_err(std::io::Error::other)?;
-        client::durable::write_atomically(&self.data_dir.join("settings.json"), &text)?;
-        match self.settings.lock() {
-            Ok(mut s) => *s = settings,
-            Err(poisoned) => *poisoned.into_inner() = settings,
-        }
-        Ok(())
+        let text = serde_json::to_vec_pretty(&next).map_err(std::io::Error::other)?;
+        client::durable::write_atomically(&self.settings_path(), &text)?;
+        *current = next.clone();
+        Ok(next)
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.data_dir.join("settings.json")
     }
 }
 

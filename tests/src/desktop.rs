@@ -257,6 +257,27 @@ impl App {
             .clone()
     }
 
+    /// Calls a Tauri command from the page, as any script running there could: `Ok` with the
+    /// command's answer, or `Err` with the rejection (the app's `{code, message}`, or Tauri's
+    /// words when its access control refused the call).
+    pub fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
+        let script = "const [command, args, done] = arguments; \
+            window.__TAURI_INTERNALS__.invoke(command, args).then( \
+              (value) => done({ ok: value === undefined ? null : value }), \
+              (error) => done({ err: error === undefined ? null : error }));";
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [command, args] })),
+        );
+        let answer = &reply["value"];
+        match (answer.get("ok"), answer.get("err")) {
+            (Some(ok), None) => Ok(ok.clone()),
+            (None, Some(err)) => Err(err.clone()),
+            _ => panic!("{command}: no answer from the page: {reply}"),
+        }
+    }
+
     /// Saves a screenshot of the window into the test run's screenshot folder.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         self.try_screenshot(name)

@@ -220,3 +220,42 @@ fn a_certificate_without_snils_shows_its_finding_and_no_pin_field() {
     app.find("#outbox-empty");
     app.screenshot("ru-11-outbox");
 }
+
+#[test]
+fn a_script_in_the_window_cannot_change_what_the_app_trusts() {
+    let app = App::start("en");
+    app.find("#login-title");
+    let settings = app.data.join("settings.json");
+    let before = std::fs::read(&settings).expect("settings");
+    let evil = app.data.join("evil-root.pem");
+    for attempt in [
+        serde_json::json!({ "language": "en", "portal": null, "extra_ca": evil, "sandbox_pki": null }),
+        serde_json::json!({ "language": "en", "portal": null, "sandbox_pki": app.data }),
+        serde_json::json!({ "language": "en", "extra_ca": null }),
+    ] {
+        let refusal = app
+            .invoke("settings_set", serde_json::json!({ "settings": attempt }))
+            .expect_err("a trust field from the page is refused");
+        assert_eq!(refusal["code"], "settings-trust", "{refusal}");
+        assert_eq!(
+            std::fs::read(&settings).expect("settings"),
+            before,
+            "the settings file changed"
+        );
+    }
+    // What the page may change still changes, through the UI: the language.
+    app.click("#language option[value='ru']");
+    app.wait_text("#nav-settings", "Настройки", WAIT);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&settings).expect("settings")).expect("json");
+    assert_eq!(saved["language"], "ru");
+    assert_eq!(saved["extra_ca"], serde_json::Value::Null);
+    // The settings screen shows what is trusted, with buttons that open Rust's dialogs: no field
+    // the page could type a path into.
+    app.click("#nav-settings");
+    app.find("#trust-ca-choose");
+    assert!(app.exists("#trust-pki-choose"));
+    assert!(!app.exists("#settings-ca") && !app.exists("#settings-pki"));
+    app.wait_text("#trust-pki-root", "SHA-256", WAIT);
+    app.screenshot("ru-12-settings-trust");
+}

@@ -22,13 +22,23 @@ export interface ConfirmationResult { request: string; purpose: string; level: s
 export interface OutboxView { id: string; purpose: string; created_at: string; expires_at: string; document: string }
 export interface Check { check: string; status: "ok" | "warn" | "fail"; detail: string; hint: string }
 export interface Settings { language: "ru" | "en"; portal: string | null; extra_ca: string | null; sandbox_pki: string | null }
+/** What the webview may change in the settings; what the app trusts is not among it. */
+export interface SettingsChange { language: "ru" | "en"; portal: string | null }
+export interface AnchorView { path: string; subject: string; issuer: string; not_before: string; not_after: string; sha256: string }
+export interface TrustView { extra_ca: AnchorView | null; sandbox_pki: { dir: string; chosen: boolean; root: AnchorView | null } }
 export interface PortalInfo { portal: string; sandbox: boolean; sandbox_running: boolean }
 export type Step = "reading-card" | "checking-certificate" | "requesting-challenge" | "waiting-for-pin" | "signing-on-card" | "storing-request" | "sending" | "portal-checks" | "done";
 export type Purpose = "confirm-identity" | "register-organisation";
 
 export const api = {
   settings: () => invoke<Settings>("settings_get"),
-  saveSettings: (settings: Settings) => invoke<Settings>("settings_set", { settings }),
+  saveSettings: (settings: SettingsChange) => invoke<Settings>("settings_set", { settings }),
+  // Each opens native dialogs in Rust: the file and the confirmation are the person's, not the page's.
+  trust: () => invoke<TrustView>("trust_get"),
+  chooseCa: () => invoke<TrustView>("trust_choose_ca"),
+  removeCa: () => invoke<TrustView>("trust_remove_ca"),
+  chooseSandboxPki: () => invoke<TrustView>("trust_choose_sandbox_pki"),
+  resetSandboxPki: () => invoke<TrustView>("trust_reset_sandbox_pki"),
   portal: () => invoke<PortalInfo>("portal_info"),
   startSandbox: () => invoke<PortalInfo>("sandbox_start"),
   readers: () => invoke<ReaderInfo[]>("readers"),

@@ -1,7 +1,7 @@
 // The screens of the desktop app. Plain DOM: native buttons, inputs and labels, so that every
 // control works from the keyboard and has an accessible name.
 import { api, asUiError, onCardsChanged, onProgress } from "./api";
-import type { CertificateView, Purpose, ReaderInfo, Step } from "./api";
+import type { AnchorView, CertificateView, Purpose, ReaderInfo, Step, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
 import { pinAcceptable, shortDate, stepStates, usable } from "./logic";
 
@@ -303,20 +303,55 @@ async function diagnosticsScreen(): Promise<HTMLElement> {
   return h("section", { "aria-labelledby": "diag-title" }, h("h2", { id: "diag-title" }, t("diag.title")), button("diag-run", t("diag.run"), () => void run().catch(showError), "secondary"), table);
 }
 
+/** A trusted certificate as the confirmation showed it. */
+function anchorDetails(a: AnchorView, id: string): HTMLElement {
+  const rows: Array<[Key, string]> = [
+    ["trust.subject", a.subject], ["trust.issuer", a.issuer],
+    ["trust.validity", `${shortDate(a.not_before)} — ${shortDate(a.not_after)}`],
+    ["trust.sha256", a.sha256], ["trust.path", a.path],
+  ];
+  return h("dl", { id, class: "anchor" }, ...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+}
+
 async function settingsScreen(): Promise<HTMLElement> {
   const settings = await api.settings();
   const [portalField, portal] = field("settings-portal", t("settings.portal"), "text", settings.portal ?? "");
-  const [caField, ca] = field("settings-ca", t("settings.ca"), "text", settings.extra_ca ?? "");
-  const [pkiField, pki] = field("settings-pki", t("settings.sandboxPki"), "text", settings.sandbox_pki ?? "");
   const saved = h("p", { id: "settings-saved", "aria-live": "polite" });
-  return h("section", { "aria-labelledby": "settings-title" }, h("h2", { id: "settings-title" }, t("settings.title")), portalField, caField, pkiField,
+  // What the app trusts is not a field here: Rust opens the file dialog and asks for the
+  // confirmation itself; this screen only shows the result and starts the choice.
+  const trustBox = h("div", { id: "trust" });
+  const drawTrust = (view: TrustView): void => {
+    const focused = document.activeElement?.id;
+    const ca = h("section", { class: "card", "aria-labelledby": "trust-ca-title" },
+      h("h4", { id: "trust-ca-title" }, t("settings.ca")),
+      view.extra_ca ? anchorDetails(view.extra_ca, "trust-ca") : h("p", { id: "trust-ca" }, t("settings.ca.none")),
+      button("trust-ca-choose", t("settings.ca.choose"), () => void act(api.chooseCa), "secondary"));
+    if (view.extra_ca) ca.append(" ", button("trust-ca-remove", t("settings.ca.remove"), () => void act(api.removeCa), "secondary"));
+    const pkiView = view.sandbox_pki;
+    const dir = pkiView.chosen ? pkiView.dir : `${pkiView.dir} (${t("settings.pki.default")})`;
+    const pki = h("section", { class: "card", "aria-labelledby": "trust-pki-title" },
+      h("h4", { id: "trust-pki-title" }, t("settings.sandboxPki")),
+      h("p", { id: "trust-pki-dir" }, `${t("settings.pki.dir")}: ${dir}`),
+      pkiView.root ? anchorDetails(pkiView.root, "trust-pki-root") : h("p", { id: "trust-pki-root", class: "warn" }, t("settings.pki.noRoot")),
+      button("trust-pki-choose", t("settings.pki.choose"), () => void act(api.chooseSandboxPki), "secondary"));
+    if (pkiView.chosen) pki.append(" ", button("trust-pki-reset", t("settings.pki.reset"), () => void act(api.resetSandboxPki), "secondary"));
+    trustBox.replaceChildren(h("h3", {}, t("settings.trust.title")), h("p", {}, t("settings.trust.note")), ca, pki);
+    // The buttons were drawn anew: keep the keyboard where it was.
+    if (focused) document.getElementById(focused)?.focus();
+  };
+  const act = async (action: () => Promise<TrustView>): Promise<void> => {
+    clearError();
+    try { drawTrust(await action()); } catch (e) { showError(e); }
+  };
+  drawTrust(await api.trust());
+  return h("section", { "aria-labelledby": "settings-title" }, h("h2", { id: "settings-title" }, t("settings.title")), portalField,
     button("settings-save", t("settings.save"), async () => {
       try {
-        await api.saveSettings({ language: language(), portal: portal.value || null, extra_ca: ca.value || null, sandbox_pki: pki.value || null });
+        await api.saveSettings({ language: language(), portal: portal.value || null });
         saved.textContent = t("settings.saved");
         await renderPortalLine();
       } catch (e) { showError(e); }
-    }), saved);
+    }), saved, trustBox);
 }
 
 async function start(): Promise<void> {
@@ -327,7 +362,7 @@ async function start(): Promise<void> {
   languageSelect.addEventListener("change", async () => {
     setLanguage(languageSelect.value as Language);
     const s = await api.settings();
-    await api.saveSettings({ ...s, language: language() }).catch(showError);
+    await api.saveSettings({ language: language(), portal: s.portal }).catch(showError);
     go(current);
   });
   go("account");

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use client::portal::PortalClient;
 use client::session::{SessionInfo, Sessions};
@@ -6,7 +6,7 @@ use serde::Serialize;
 use tauri::State;
 
 use crate::error::UiError;
-use crate::state::AppState;
+use crate::state::{AppState, Settings};
 
 #[derive(Serialize)]
 pub struct PortalInfo {
@@ -61,6 +61,22 @@ pub async fn portal_info(state: State<'_, AppState>) -> Result<PortalInfo, UiErr
     })
 }
 
+/// The test PKI the sandbox trusts: the one chosen in the settings, else the one the environment
+/// names (the tests' way), else the data directory's.
+pub fn sandbox_pki_dir_for(settings: &Settings, data_dir: &Path) -> PathBuf {
+    settings
+        .sandbox_pki
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("PODPIS_SANDBOX_PKI").map(PathBuf::from))
+        .unwrap_or_else(|| data_dir.join("sandbox").join("pki"))
+}
+
+pub fn sandbox_pki_dir(state: &AppState) -> PathBuf {
+    sandbox_pki_dir_for(&state.settings(), &state.data_dir)
+}
+
 /// Starts the sandbox portal inside the app, on loopback, with its database in the data
 /// directory, trusting the test PKI of the virtual card.
 pub async fn start_sandbox(state: &AppState) -> Result<String, UiError> {
@@ -69,13 +85,7 @@ pub async fn start_sandbox(state: &AppState) -> Result<String, UiError> {
     if let Some(running) = sandbox.as_ref() {
         return Ok(running.origin.clone());
     }
-    let pki = state
-        .settings()
-        .sandbox_pki
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("PODPIS_SANDBOX_PKI").map(PathBuf::from))
-        .unwrap_or_else(|| state.data_dir.join("sandbox").join("pki"));
+    let pki = sandbox_pki_dir(state);
     let running = portal::sandbox::start(&state.data_dir.join("sandbox"), &pki)
         .await
         .map_err(|e| match e {
@@ -154,7 +164,6 @@ pub async fn diagnose(state: State<'_, AppState>) -> Result<Vec<client::diagnose
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Settings;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
