@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
+use openssl::bn::BigNum;
 use openssl::cms::{CMSOptions, CmsContentInfo};
-use openssl::stack::Stack;
+use openssl::stack::{Stack, StackRef};
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509StoreContext, X509};
+use openssl::x509::{X509Name, X509StoreContext, X509};
 use protocol::codes;
 use signing::certificate::CertificateInfo;
 
@@ -116,10 +117,15 @@ fn malformed(what: impl std::fmt::Display) -> ApiError {
 pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
     // Form: one signer, attached content, a signing time, the signer's certificate inside.
     let form = signing::cades::read_attached(body).map_err(malformed)?;
-    let (content, certificate_der, signing_time) =
-        (form.content, form.certificate, form.signing_time);
+    let (content, signing_time) = (form.content, form.signing_time);
+    // The signer's certificate is chosen here, once, and handed to OpenSSL as the only one it
+    // may verify with: what the portal reads (names, SNILS, OGRN, key usage, digest) is then the
+    // certificate OpenSSL verified the signature and the chain with.
+    let (signer, certificate_der) = signer_certificate(body)?;
     let certificate = CertificateInfo::parse(&certificate_der).map_err(malformed)?;
     let store = trust.store_at(signing_time)?;
+    let mut signers = Stack::new().map_err(ApiError::internal)?;
+    signers.push(signer).map_err(ApiError::internal)?;
 
     // One verification in CAdES mode answers for a good request: the signature, the
     // signingCertificateV2 attribute, the chain at signing time, revocation and key usage. Only
@@ -127,8 +133,14 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
     // order of docs/protocol.md.
     let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
     let mut verified_content = Vec::new();
-    let cades = CMSOptions::BINARY | CMSOptions::from_bits_retain(CMS_CADES);
-    match cms.verify(None, Some(&store), None, Some(&mut verified_content), cades) {
+    let cades = CMSOptions::BINARY | CMSOptions::NOINTERN | CMSOptions::from_bits_retain(CMS_CADES);
+    match cms.verify(
+        Some(&signers),
+        Some(&store),
+        None,
+        Some(&mut verified_content),
+        cades,
+    ) {
         Ok(()) => {
             if verified_content != content {
                 return Err(malformed("the content read twice differs"));
@@ -137,7 +149,7 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
             certificate_profile(&certificate)?;
         }
         Err(cades_error) => {
-            signature_only(body, &content)?;
+            signature_only(body, &signers, &content)?;
             digest_fits_key(&form.digest_algorithm, &certificate)?;
             chain(&certificate_der, &store)?;
             certificate_profile(&certificate)?;
@@ -157,13 +169,72 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
     })
 }
 
+/// The one certificate of the request's set that names the signer: its issuer and serial are
+/// the SignerInfo's, with names compared as OpenSSL compares them (in canonical form: case and
+/// spaces folded), so that no other certificate in the set is the signer's to OpenSSL either.
+/// Returns it parsed and as the DER it was sent in.
+fn signer_certificate(body: &[u8]) -> Result<(X509, Vec<u8>), ApiError> {
+    use der::{Decode, Encode};
+
+    let info = cms::content_info::ContentInfo::from_der(body).map_err(malformed)?;
+    let signed: cms::signed_data::SignedData = info.content.decode_as().map_err(malformed)?;
+    let [signer_info] = signed.signer_infos.0.as_slice() else {
+        return Err(malformed("exactly one signer is expected"));
+    };
+    let cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(sid) = &signer_info.sid else {
+        return Err(malformed(
+            "the signer must be named by issuer and serial number",
+        ));
+    };
+    let issuer = X509Name::from_der(&sid.issuer.to_der().map_err(malformed)?).map_err(malformed)?;
+    let serial = sid.serial_number.as_bytes();
+    if serial.first().is_none_or(|b| b & 0x80 != 0) {
+        return Err(malformed(
+            "the signer's serial number is not a positive integer",
+        ));
+    }
+    let serial = BigNum::from_slice(serial)
+        .and_then(|n| n.to_asn1_integer())
+        .map_err(malformed)?;
+
+    let mut matching = Vec::new();
+    for choice in signed.certificates.iter().flat_map(|set| set.0.iter()) {
+        let cms::cert::CertificateChoices::Certificate(candidate) = choice else {
+            continue;
+        };
+        let der = candidate.to_der().map_err(malformed)?;
+        let x509 = X509::from_der(&der).map_err(malformed)?;
+        let same_issuer = x509
+            .issuer_name()
+            .try_cmp(&issuer)
+            .map_err(malformed)?
+            .is_eq();
+        if same_issuer && *x509.serial_number() == *serial {
+            matching.push((x509, der));
+        }
+    }
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(malformed("the signer's certificate is not included")),
+        _ => Err(malformed(
+            "more than one certificate carries the signer's issuer and serial number",
+        )),
+    }
+}
+
 /// The signature over the signed attributes and the content, without the chain. (In CAdES mode
 /// OpenSSL always builds the chain, so this check leaves CAdES out.)
-fn signature_only(body: &[u8], content: &[u8]) -> Result<(), ApiError> {
+fn signature_only(body: &[u8], signers: &StackRef<X509>, content: &[u8]) -> Result<(), ApiError> {
     let mut cms = CmsContentInfo::from_der(body).map_err(malformed)?;
     let mut verified_content = Vec::new();
-    let options = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
-    if let Err(e) = cms.verify(None, None, None, Some(&mut verified_content), options) {
+    let options = CMSOptions::BINARY | CMSOptions::NOINTERN | CMSOptions::NO_SIGNER_CERT_VERIFY;
+    if let Err(e) = cms.verify(
+        Some(signers),
+        None,
+        None,
+        Some(&mut verified_content),
+        options,
+    ) {
         tracing::info!("signature refused: {e}");
         return Err(ApiError::new(
             codes::SIGNATURE_INVALID,

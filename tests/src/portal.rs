@@ -292,41 +292,241 @@ impl Signer {
 
     /// Signs `content` with `openssl cms -sign` in CAdES mode, attached, DER.
     pub fn sign(&self, content: &[u8]) -> Vec<u8> {
+        self.sign_with_certificates(content, &[])
+    }
+
+    /// [`Signer::sign`], with `extra` certificates (DER) added to the CMS's certificate set.
+    pub fn sign_with_certificates(&self, content: &[u8], extra: &[&[u8]]) -> Vec<u8> {
         let dir = tempfile::tempdir_in(scratch()).expect("tmp");
         let input = dir.path().join("document.json");
         let output = dir.path().join("request.p7s");
+        let certificates = dir.path().join("extra.pem");
         fs::write(&input, content).expect("write");
         let md = match self.info.algorithm.as_str() {
             "gost2012-512" => "md_gost12_512",
             "gost2001" => "md_gost94",
             _ => "md_gost12_256",
         };
-        let (ok, _, err) = openssl_output(&[
-            "cms",
-            "-sign",
-            "-cades",
-            "-binary",
-            "-nodetach",
-            "-md",
-            md,
-            "-outform",
-            "DER",
-            "-signer",
-            &self.cert_pem.to_string_lossy(),
-            "-inkey",
-            &self.key.to_string_lossy(),
-            "-in",
-            &input.to_string_lossy(),
-            "-out",
-            &output.to_string_lossy(),
-        ]);
+        let mut args = vec![
+            "cms".to_owned(),
+            "-sign".into(),
+            "-cades".into(),
+            "-binary".into(),
+            "-nodetach".into(),
+            "-md".into(),
+            md.into(),
+            "-outform".into(),
+            "DER".into(),
+            "-signer".into(),
+            self.cert_pem.display().to_string(),
+            "-inkey".into(),
+            self.key.display().to_string(),
+            "-in".into(),
+            input.display().to_string(),
+            "-out".into(),
+            output.display().to_string(),
+        ];
+        if !extra.is_empty() {
+            let pem: String = extra.iter().map(|der| pem_certificate(der)).collect();
+            fs::write(&certificates, pem).expect("write");
+            args.extend(["-certfile".into(), certificates.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, err) = openssl_output(&args);
         assert!(ok, "openssl cms -sign: {err}");
         fs::read(output).expect("cms")
     }
 
+    /// Signs `document` with its `signing_time` set to the signature's signingTime, as the client
+    /// does: `openssl cms` takes the clock itself, so a signature that lands in the next second is
+    /// made again.
+    pub fn sign_document(&self, document: &RequestDocument) -> Vec<u8> {
+        self.sign_document_with_certificates(document, &[])
+    }
+
+    /// [`Signer::sign_document`] with `extra` certificates in the CMS's certificate set.
+    pub fn sign_document_with_certificates(
+        &self,
+        document: &RequestDocument,
+        extra: &[&[u8]],
+    ) -> Vec<u8> {
+        let mut document = document.clone();
+        for _ in 0..5 {
+            document.signing_time = protocol::timestamp_unix(portal::now());
+            let cms = self.sign_with_certificates(&document.to_canonical_json(), extra);
+            if protocol::timestamp_unix(signing_time(&cms)) == document.signing_time {
+                return cms;
+            }
+        }
+        panic!("openssl cms never signed within the second the document names");
+    }
+
     /// A full request for `challenge`: the canonical document, signed.
     pub fn request(&self, account: &str, challenge: &Challenge) -> Vec<u8> {
-        self.sign(&self.document(account, challenge).to_canonical_json())
+        self.sign_document(&self.document(account, challenge))
+    }
+}
+
+/// The signingTime attribute of a signed request, in seconds since the Unix epoch.
+pub fn signing_time(cms: &[u8]) -> i64 {
+    signing::cades::read_attached(cms)
+        .expect("a signed request")
+        .signing_time
+}
+
+fn pem_certificate(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Byte surgery on DER for the attacks the portal must refuse: certificates and signed requests
+/// changed in place, each change keeping every length, so that no encoder tidies them up.
+pub mod surgery {
+    /// One DER element: its tag, where it starts, where its value starts and where it ends.
+    #[derive(Debug, Clone, Copy)]
+    struct Element {
+        tag: u8,
+        start: usize,
+        value: usize,
+        end: usize,
+    }
+
+    fn element(der: &[u8], start: usize) -> Element {
+        let tag = der[start];
+        let first = der[start + 1];
+        let (length, header) = if first < 0x80 {
+            (usize::from(first), 2)
+        } else {
+            let n = usize::from(first & 0x7F);
+            let length = der[start + 2..start + 2 + n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (length, 2 + n)
+        };
+        Element {
+            tag,
+            start,
+            value: start + header,
+            end: start + header + length,
+        }
+    }
+
+    fn children(der: &[u8], parent: Element) -> Vec<Element> {
+        let mut out = Vec::new();
+        let mut at = parent.value;
+        while at < parent.end {
+            let child = element(der, at);
+            at = child.end;
+            out.push(child);
+        }
+        out
+    }
+
+    /// The certificate set ([0] of SignedData) and the first SignerInfo's sid.
+    fn signed_data_parts(cms: &[u8]) -> (Element, Element) {
+        let content_info = element(cms, 0);
+        let explicit = children(cms, content_info)[1];
+        let signed_data = children(cms, explicit)[0];
+        let parts = children(cms, signed_data);
+        let certificates = *parts
+            .iter()
+            .find(|e| e.tag == 0xA0)
+            .expect("a certificate set");
+        let signer_infos = *parts.last().expect("signer infos");
+        let signer_info = children(cms, signer_infos)[0];
+        let sid = children(cms, signer_info)[1];
+        (certificates, sid)
+    }
+
+    /// The serial number and issuer elements of a certificate.
+    fn serial_and_issuer(certificate: &[u8]) -> (Element, Element) {
+        let tbs = children(certificate, element(certificate, 0))[0];
+        let fields = children(certificate, tbs);
+        // version [0], serialNumber, signature, issuer
+        (fields[1], fields[3])
+    }
+
+    /// `C=RU` as a PrintableString, and the same country in lower case: OpenSSL compares names
+    /// in a canonical form (case and spaces folded), so the two are the same name to it and
+    /// different bytes to anything comparing DER.
+    const COUNTRY: [u8; 4] = [0x13, 0x02, b'R', b'U'];
+    const COUNTRY_FOLDED: [u8; 4] = [0x13, 0x02, b'r', b'u'];
+
+    fn fold_country(der: &mut [u8], within: (usize, usize)) {
+        let at = der[within.0..within.1]
+            .windows(COUNTRY.len())
+            .position(|w| w == COUNTRY)
+            .expect("C=RU in the name")
+            + within.0;
+        der[at..at + COUNTRY.len()].copy_from_slice(&COUNTRY_FOLDED);
+    }
+
+    /// A forged certificate: `victim`'s (its subject, SNILS, key) with `signer`'s serial number,
+    /// and the issuer's country in lower case when `folded_issuer` (the same issuer to OpenSSL).
+    /// Its signature no longer matches: nothing but a careless reader would look at it.
+    pub fn decoy(victim: &[u8], signer: &[u8], folded_issuer: bool) -> Vec<u8> {
+        let mut decoy = victim.to_vec();
+        let (victim_serial, victim_issuer) = serial_and_issuer(victim);
+        let (signer_serial, _) = serial_and_issuer(signer);
+        let serial = &signer[signer_serial.start..signer_serial.end];
+        assert_eq!(
+            victim_serial.end - victim_serial.start,
+            serial.len(),
+            "the two certificates' serial numbers must have the same length"
+        );
+        decoy[victim_serial.start..victim_serial.end].copy_from_slice(serial);
+        if folded_issuer {
+            fold_country(&mut decoy, (victim_issuer.value, victim_issuer.end));
+        }
+        decoy
+    }
+
+    /// The signed request with the signer's issuer in its SignerInfo (which the signature does
+    /// not cover) written with the country in lower case.
+    pub fn fold_signer_issuer(cms: &[u8]) -> Vec<u8> {
+        let mut cms = cms.to_vec();
+        let (_, sid) = signed_data_parts(&cms);
+        let issuer = children(&cms, sid)[0];
+        fold_country(&mut cms, (issuer.value, issuer.end));
+        cms
+    }
+
+    /// The certificates of a signed request, in the order of its bytes.
+    pub fn certificates(cms: &[u8]) -> Vec<Vec<u8>> {
+        let (set, _) = signed_data_parts(cms);
+        children(cms, set)
+            .into_iter()
+            .map(|c| cms[c.start..c.end].to_vec())
+            .collect()
+    }
+
+    /// The signed request with `first` moved to the front of its certificate set (OpenSSL takes
+    /// the first certificate that matches the signer).
+    pub fn with_certificate_first(cms: &[u8], first: &[u8]) -> Vec<u8> {
+        let (set, _) = signed_data_parts(cms);
+        let mut ordered = Vec::new();
+        let mut rest = Vec::new();
+        for certificate in certificates(cms) {
+            if certificate == first {
+                ordered.extend(certificate);
+            } else {
+                rest.extend(certificate);
+            }
+        }
+        assert!(!ordered.is_empty(), "the certificate is not in the set");
+        ordered.extend(rest);
+        let mut out = cms.to_vec();
+        out[set.value..set.end].copy_from_slice(&ordered);
+        out
     }
 }
 

@@ -5,8 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use podpis_tests::portal::{issue_custom, Portal, Signer};
+use podpis_tests::portal::{issue_custom, surgery, Portal, Signer};
 use protocol::Purpose;
+use signing::certificate::CertificateInfo;
 
 /// The extensions of a qualified leaf certificate of the test CA, for custom certificates.
 const QUALIFIED: &str = "basicConstraints = critical, CA:FALSE
@@ -25,6 +26,16 @@ fn assert_code(answer: (u16, serde_json::Value), status: u16, code: &str) {
     assert!(
         body["message"].as_str().is_some_and(|m| m.len() > 10),
         "a sentence: {body}"
+    );
+}
+
+/// The refusal of a request whose certificate set names the signer twice.
+fn assert_signer_ambiguous(answer: (u16, serde_json::Value)) {
+    let message = answer.1["message"].as_str().unwrap_or_default().to_owned();
+    assert_code(answer, 400, "malformed");
+    assert!(
+        message.contains("more than one certificate carries the signer's issuer and serial"),
+        "{message}"
     );
 }
 
@@ -125,6 +136,50 @@ fn signature_invalid() {
     let last = cms.len() - 1;
     cms[last] ^= 0x01;
     assert_code(portal.submit(&token, &cms), 422, "signature-invalid");
+}
+
+/// A second certificate with the signer's issuer and serial in the set: which one is the signer's
+/// would depend on who looks, so the request is refused whatever the order.
+#[test]
+fn two_certificates_with_the_signers_issuer_and_serial_are_malformed() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let other = Signer::for_profile("blocked-pin");
+    let decoy = surgery::decoy(&other.cert_der, &signer.cert_der, false);
+    let (token, account) = portal.login_as("entrepreneur");
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    let document = signer.document(&account, &challenge);
+    let cms = signer.sign_document_with_certificates(&document, &[&decoy]);
+    assert_eq!(surgery::certificates(&cms).len(), 2);
+    for first in [&signer.cert_der, &decoy] {
+        let cms = surgery::with_certificate_first(&cms, first);
+        assert_signer_ambiguous(portal.submit(&token, &cms));
+    }
+    assert_eq!(portal.account(&token).level, protocol::Level::Standard);
+}
+
+/// An account hijack: someone who holds another person's password signs with their own
+/// qualified certificate and adds a decoy: the other person's certificate under the signer's
+/// serial, its issuer's country in lower case, the SignerInfo naming that spelling. OpenSSL
+/// matches names in canonical form and verifies with the real certificate, which comes first; a
+/// reader comparing bytes finds the decoy, and with it the other person's name and SNILS.
+#[test]
+fn a_decoy_certificate_cannot_lend_its_person_to_another_signature() {
+    let portal = Portal::start(&[]);
+    let attacker = Signer::for_profile("entrepreneur");
+    let victim = Signer::for_profile("blocked-pin");
+    let decoy = surgery::decoy(&victim.cert_der, &attacker.cert_der, true);
+    let decoy_info = CertificateInfo::parse(&decoy).expect("the decoy parses");
+    let (token, account) = portal.login_as("blocked-pin");
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    let mut document = attacker.document(&account, &challenge);
+    document.certificate_sha256 = decoy_info.sha256.clone();
+    document.person = protocol::Person::from_certificate(&decoy_info);
+    let cms = attacker.sign_document_with_certificates(&document, &[&decoy]);
+    let cms = surgery::fold_signer_issuer(&cms);
+    let cms = surgery::with_certificate_first(&cms, &attacker.cert_der);
+    assert_signer_ambiguous(portal.submit(&token, &cms));
+    assert_eq!(portal.account(&token).level, protocol::Level::Standard);
 }
 
 #[test]
@@ -253,7 +308,7 @@ fn purpose_mismatch_and_origin_mismatch() {
     let mut document = signer.document(&account, &challenge);
     document.purpose = Purpose::ConfirmIdentity;
     assert_code(
-        portal.submit(&token, &signer.sign(&document.to_canonical_json())),
+        portal.submit(&token, &signer.sign_document(&document)),
         422,
         "purpose-mismatch",
     );
@@ -262,7 +317,7 @@ fn purpose_mismatch_and_origin_mismatch() {
     let mut document = signer.document(&account, &challenge);
     document.origin = "https://portal.example".into();
     assert_code(
-        portal.submit(&token, &signer.sign(&document.to_canonical_json())),
+        portal.submit(&token, &signer.sign_document(&document)),
         422,
         "origin-mismatch",
     );
