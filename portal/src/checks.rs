@@ -101,8 +101,13 @@ pub fn decide(request: &Signed, facts: &Facts<'_>) -> Result<Decision, ApiError>
     if document.format != protocol::DOCUMENT_FORMAT {
         return Err(mismatch("format"));
     }
+    // What the document says of its signature is what the signature says: the certificate OpenSSL
+    // verified with, and the signingTime attribute to the second (in the protocol's one format).
     if document.certificate_sha256 != certificate.sha256 {
         return Err(mismatch("certificate"));
+    }
+    if document.signing_time != protocol::timestamp_unix(request.signing_time) {
+        return Err(mismatch("signing time"));
     }
     if document.account != account.id {
         return Err(mismatch("account"));
@@ -396,12 +401,18 @@ mod tests {
     fn a_document_that_is_not_this_requests_is_malformed() {
         let challenge = challenge(Purpose::ConfirmIdentity);
         type Change = fn(&mut Signed);
-        let cases: [(&str, Change); 5] = [
+        let cases: [(&str, Change); 7] = [
             ("format", |r| {
                 r.document.format = "podpis-confirmation/2".into()
             }),
             ("certificate", |r| {
                 r.document.certificate_sha256 = "other".into()
+            }),
+            ("signing time", |r| {
+                r.document.signing_time = protocol::timestamp_unix(r.signing_time - 1)
+            }),
+            ("signing time", |r| {
+                r.document.signing_time = protocol::timestamp_unix(r.signing_time) + ".5"
             }),
             ("account", |r| r.document.account = "acc-2".into()),
             ("person", |r| r.document.person.given_names = "Пётр".into()),
@@ -526,6 +537,7 @@ mod tests {
         ] {
             let mut request = signed(certificate(), Purpose::ConfirmIdentity);
             request.signing_time = signing_time;
+            request.document.signing_time = protocol::timestamp_unix(signing_time);
             let result = decide_with(&request, &account(), Some(&challenge), false);
             if accepted {
                 assert!(result.is_ok(), "{signing_time}");

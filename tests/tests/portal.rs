@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use podpis_tests::portal::{issue_custom, surgery, Portal, Signer};
+use podpis_tests::portal::{issue_custom, signing_time, surgery, Portal, Signer};
 use protocol::Purpose;
 use signing::certificate::CertificateInfo;
 
@@ -179,6 +179,40 @@ fn a_decoy_certificate_cannot_lend_its_person_to_another_signature() {
     let cms = surgery::fold_signer_issuer(&cms);
     let cms = surgery::with_certificate_first(&cms, &attacker.cert_der);
     assert_signer_ambiguous(portal.submit(&token, &cms));
+    assert_eq!(portal.account(&token).level, protocol::Level::Standard);
+}
+
+/// What the document says of its signature must be what the signature says: its signing time
+/// (to the second) and its certificate's SHA-256.
+#[test]
+fn a_document_that_disagrees_with_its_signature_is_malformed() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("entrepreneur");
+    let (token, account) = portal.login_as("entrepreneur");
+    for earlier in [1, 120] {
+        let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+        let mut document = signer.document(&account, &challenge);
+        let named = portal::now() - earlier;
+        document.signing_time = protocol::timestamp_unix(named);
+        let cms = signer.sign(&document.to_canonical_json());
+        assert!(signing_time(&cms) >= named + earlier);
+        let answer = portal.submit(&token, &cms);
+        assert_eq!(
+            answer.1["message"], "The document's signing time does not match.",
+            "{earlier} s"
+        );
+        assert_code(answer, 400, "malformed");
+    }
+    let other = Signer::for_profile("blocked-pin");
+    let challenge = portal.challenge(&token, Purpose::ConfirmIdentity);
+    let mut document = signer.document(&account, &challenge);
+    document.certificate_sha256 = other.info.sha256.clone();
+    let answer = portal.submit(&token, &signer.sign_document(&document));
+    assert_eq!(
+        answer.1["message"],
+        "The document's certificate does not match."
+    );
+    assert_code(answer, 400, "malformed");
     assert_eq!(portal.account(&token).level, protocol::Level::Standard);
 }
 
