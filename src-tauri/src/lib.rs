@@ -2,6 +2,7 @@
 //! `portal` running inside the app). The UI reaches Rust only through the commands here and the
 //! events `card://changed` and `confirm://progress`.
 
+pub mod acl;
 pub mod commands;
 pub mod error;
 pub mod state;

@@ -259,3 +259,38 @@ fn a_script_in_the_window_cannot_change_what_the_app_trusts() {
     app.wait_text("#trust-pki-root", "SHA-256", WAIT);
     app.screenshot("ru-12-settings-trust");
 }
+
+#[test]
+fn the_window_may_call_only_the_commands_granted_to_it() {
+    let app = App::start("en");
+    app.find("#login-title");
+    // Granted: answered.
+    let settings = app
+        .invoke("settings_get", serde_json::json!({}))
+        .expect("settings_get is granted");
+    assert_eq!(settings["language"], "en");
+    app.invoke("portal_info", serde_json::json!({}))
+        .expect("portal_info is granted");
+    // Not granted, or not a command of the app at all: Tauri refuses before the app runs any
+    // code. The dialog plugin is there for Rust, not for the page; the core's window, app and
+    // event-emitting commands are not the UI's.
+    for command in [
+        "plugin:dialog|open",
+        "plugin:dialog|message",
+        "plugin:app|version",
+        "plugin:event|emit",
+        "plugin:window|set_title",
+        "plugin:path|resolve_directory",
+        "settings_write",
+    ] {
+        let refusal = app
+            .invoke(command, serde_json::json!({}))
+            .expect_err(command);
+        assert!(
+            refusal.to_string().contains("not allowed"),
+            "{command}: {refusal}"
+        );
+    }
+    assert_eq!(app.text("#app-title"), "Podpis");
+    app.screenshot("en-09-after-refused-commands");
+}
