@@ -294,3 +294,57 @@ fn the_window_may_call_only_the_commands_granted_to_it() {
     assert_eq!(app.text("#app-title"), "Podpis");
     app.screenshot("en-09-after-refused-commands");
 }
+
+#[test]
+fn a_certificate_that_cannot_do_the_job_says_why_and_cannot_be_chosen() {
+    // Both virtual readers: the entrepreneur's token and the old UEC.
+    let entrepreneur = VirtualCard::start("entrepreneur");
+    let uec = VirtualCard::start("uec");
+    let app = App::start("ru");
+    log_in(&app, "entrepreneur");
+    let token = format!(
+        "#certificates .certificate[data-reader='{}']",
+        entrepreneur.reader()
+    );
+    let old = format!("#certificates .certificate[data-reader='{}']", uec.reader());
+
+    app.click("#nav-confirm");
+    app.find(&token);
+    // The UEC's GOST R 34.10-2001 key: the reason in the flow's words, and no button.
+    let reason = app.text(&format!("{old} [data-unfit='algorithm-deprecated']"));
+    assert!(reason.contains("34.10-2001"), "{reason}");
+    assert!(!app.exists(&format!("{old} button")), "a 2001 key offered");
+    assert!(app.exists(&format!("{token} button")));
+    // Each certificate says which reader it is in.
+    for (selector, reader) in [(&token, entrepreneur.reader()), (&old, uec.reader())] {
+        let text = app.text(selector);
+        assert!(text.contains(reader), "{reader} not in {text}");
+    }
+    app.script(&format!(
+        "document.querySelector(\"{old} [data-unfit]\").scrollIntoView({{block: 'end'}})"
+    ));
+    app.screenshot("ru-13-confirm-2001-key-unfit");
+
+    // Registering an organisation: the entrepreneur's certificate has no OGRN.
+    app.click("#nav-register");
+    let reason = app.text(&format!("{token} [data-unfit='not-an-organisation']"));
+    assert!(reason.contains("ОГРН"), "{reason}");
+    assert!(
+        !app.exists(&format!("{token} button")),
+        "no OGRN, yet offered"
+    );
+    assert!(!app.exists(&format!("{old} button")));
+    assert!(!app.exists("#pin"));
+    app.script(&format!(
+        "document.querySelector(\"{token} [data-unfit]\").scrollIntoView({{block: 'end'}})"
+    ));
+    let unnamed = app.script(
+        "return [...document.querySelectorAll('button, input, select')].filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')).length",
+    );
+    assert_eq!(
+        unnamed,
+        serde_json::json!(0),
+        "controls without an accessible name"
+    );
+    app.screenshot("ru-14-register-without-ogrn");
+}

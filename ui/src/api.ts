@@ -13,6 +13,8 @@ export interface CertificateView {
   given_names: string | null; snils: string | null; inn: string | null; inn_le: string | null;
   ogrn: string | null; ogrnip: string | null; organisation: string | null; issuer: string;
   not_before: string; not_after: string; algorithm: string; findings: FindingView[];
+  /** Why the certificate cannot do the job asked for, in Rust's words; null when it can. */
+  unfit: UiError | null;
 }
 export interface Person { surname: string; given_names: string; snils: string | null; inn: string | null }
 export interface Organisation { id: string; name: string; ogrn: string; inn: string; role?: string }
@@ -42,7 +44,7 @@ export const api = {
   portal: () => invoke<PortalInfo>("portal_info"),
   startSandbox: () => invoke<PortalInfo>("sandbox_start"),
   readers: () => invoke<ReaderInfo[]>("readers"),
-  certificates: (reader: string) => invoke<CertificateView[]>("certificates", { reader }),
+  certificates: (reader: string, purpose: Purpose) => invoke<CertificateView[]>("certificates", { reader, purpose }),
   login: (login: string, password: string) => invoke<Account>("login", { login, password }),
   logout: () => invoke<void>("logout"),
   account: () => invoke<Account>("account"),

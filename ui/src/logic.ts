@@ -22,9 +22,9 @@ export function stepStates(current: Step | null): Array<{ step: Step; state: "do
   }));
 }
 
-/** A certificate can be used when it has no error finding. */
-export function usable(findings: Array<{ severity: string }>): boolean {
-  return !findings.some((f) => f.severity === "error");
+/** A certificate can be chosen when it can do the job asked for and has no error finding. */
+export function usable(c: { findings: Array<{ severity: string }>; unfit: { code: string } | null }): boolean {
+  return !c.unfit && !c.findings.some((f) => f.severity === "error");
 }
 
 /** RFC 3339 to a short local date (YYYY-MM-DD), as certificates show validity. */

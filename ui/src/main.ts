@@ -170,6 +170,8 @@ function readerList(): HTMLElement {
 
 function certificateCard(c: CertificateView, index: number, onChoose: () => void): HTMLElement {
   const rows: Array<[Key, string | null]> = [
+    // The same card can sit in two readers: each certificate says where it is.
+    ["confirm.reader", c.reader],
     ["confirm.owner", [c.surname, c.given_names].filter(Boolean).join(" ") || c.subject],
     ["confirm.organisation", c.organisation],
     ["confirm.snils", c.snils], ["confirm.inn", c.inn], ["confirm.innLe", c.inn_le],
@@ -178,15 +180,25 @@ function certificateCard(c: CertificateView, index: number, onChoose: () => void
     ["confirm.validity", `${shortDate(c.not_before)} — ${shortDate(c.not_after)}`],
     ["confirm.algorithm", c.algorithm],
   ];
-  const findings = c.findings.length
-    ? h("ul", { class: "findings" }, ...c.findings.map((f) => h("li", { class: `finding-${f.severity}`, "data-finding": f.code }, f.message)))
-    : h("p", { class: "ok" }, t("confirm.noFindings"));
   const card = h("article", { class: "card certificate", "data-sha256": c.sha256, "data-reader": c.reader, "aria-labelledby": `cert-${index}-title` },
     h("h3", { id: `cert-${index}-title` }, c.subject ?? c.sha256.slice(0, 16)),
     h("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v as string)])),
-    findings,
   );
-  if (usable(c.findings)) card.append(button(`choose-${index}`, t("confirm.choose"), onChoose));
+  if (c.unfit) {
+    card.append(h("p", { class: "unfit finding-error", id: `cert-${index}-unfit`, "data-unfit": c.unfit.code },
+      h("strong", {}, t("confirm.unfit")), " ", c.unfit.message));
+  }
+  if (c.findings.length) {
+    card.append(h("ul", { class: "findings" }, ...c.findings.map((f) => h("li", { class: `finding-${f.severity}`, "data-finding": f.code }, f.message))));
+  } else if (!c.unfit) {
+    card.append(h("p", { class: "ok" }, t("confirm.noFindings")));
+  }
+  if (usable(c)) {
+    const choose = button(`choose-${index}`, t("confirm.choose"), onChoose);
+    // Several cards give several such buttons: each names its certificate to a screen reader.
+    choose.setAttribute("aria-describedby", `cert-${index}-title`);
+    card.append(choose);
+  }
   return card;
 }
 
@@ -202,14 +214,14 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
     const views: CertificateView[] = [];
     for (const r of readers.filter((r) => r.card && r.card.kind !== "unknown")) {
       // A card pulled while it is being read is not an error here: the live list follows it.
-      views.push(...(await api.certificates(r.reader).catch((e) => {
+      views.push(...(await api.certificates(r.reader, purpose).catch((e) => {
         if (!["card-removed", "no-card", "card-not-responding"].includes(asUiError(e).code)) showError(e);
         return [];
       })));
     }
     // Re-render only when the certificates changed: a card coming or going in another reader must
     // not replace the button under the user's pointer.
-    const signature = views.map((c) => `${c.reader}/${c.sha256}/${c.findings.map((f) => f.code).join(",")}`).join(";");
+    const signature = views.map((c) => `${c.reader}/${c.sha256}/${c.unfit?.code ?? ""}/${c.findings.map((f) => f.code).join(",")}`).join(";");
     if (signature === certsBox.dataset.signature) return;
     certsBox.dataset.signature = signature;
     certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));

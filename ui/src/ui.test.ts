@@ -34,8 +34,12 @@ describe("progress", () => {
 
 describe("certificates and PIN", () => {
   it("a certificate with an error finding cannot be chosen", () => {
-    expect(usable([{ severity: "warning" }])).toBe(true);
-    expect(usable([{ severity: "warning" }, { severity: "error" }])).toBe(false);
+    expect(usable({ findings: [{ severity: "warning" }], unfit: null })).toBe(true);
+    expect(usable({ findings: [{ severity: "warning" }, { severity: "error" }], unfit: null })).toBe(false);
+  });
+  it("a certificate unfit for the job cannot be chosen, whatever its findings", () => {
+    expect(usable({ findings: [], unfit: { code: "not-an-organisation" } })).toBe(false);
+    expect(usable({ findings: [{ severity: "warning" }], unfit: { code: "algorithm-deprecated" } })).toBe(false);
   });
   it("shows validity dates short", () => {
     expect(shortDate("2027-11-24T20:48:09Z")).toBe("2027-11-24");

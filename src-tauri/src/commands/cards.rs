@@ -53,6 +53,28 @@ pub struct CertificateView {
     #[serde(flatten)]
     info: CertificateInfo,
     findings: Vec<FindingView>,
+    /// Why this certificate cannot do the job asked for (a GOST R 34.10-2001 key, no OGRN to
+    /// register an organisation), in the words the flow would stop with; the UI offers no
+    /// choice of it.
+    unfit: Option<UiError>,
+}
+
+impl CertificateView {
+    pub fn new(
+        reader: String,
+        key: u8,
+        info: CertificateInfo,
+        purpose: protocol::Purpose,
+        language: client::Language,
+    ) -> Self {
+        Self {
+            unfit: client::flow::unfit_for(&info, purpose).map(|e| UiError::flow(&e, language)),
+            findings: findings(&info, language),
+            reader,
+            key,
+            info,
+        }
+    }
 }
 
 pub fn findings(info: &CertificateInfo, language: client::Language) -> Vec<FindingView> {
@@ -66,10 +88,12 @@ pub fn findings(info: &CertificateInfo, language: client::Language) -> Vec<Findi
         .collect()
 }
 
+/// The certificates on the card in `reader`, each judged for `purpose`.
 #[tauri::command]
 pub async fn certificates(
     state: State<'_, AppState>,
     reader: String,
+    purpose: protocol::Purpose,
 ) -> Result<Vec<CertificateView>, UiError> {
     let language = state.language();
     let name = reader.clone();
@@ -84,12 +108,88 @@ pub async fn certificates(
         .into_iter()
         .filter_map(|key| {
             let info = CertificateInfo::parse(&key.certificate).ok()?;
-            Some(CertificateView {
-                reader: reader.clone(),
-                key: key.reference,
-                findings: findings(&info, language),
+            Some(CertificateView::new(
+                reader.clone(),
+                key.reference,
                 info,
-            })
+                purpose,
+                language,
+            ))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use client::Language;
+    use protocol::Purpose;
+
+    /// What the old UEC's certificate says: a GOST R 34.10-2001 key, a person, no OGRN.
+    fn uec_2001() -> CertificateInfo {
+        CertificateInfo {
+            subject: Some("Test Person".into()),
+            surname: Some("Person".into()),
+            given_names: Some("Test".into()),
+            snils: Some("11223344595".into()),
+            inn: None,
+            inn_le: None,
+            ogrn: None,
+            ogrnip: None,
+            organisation: None,
+            issuer: "Test CA".into(),
+            serial: "01".into(),
+            not_before: "2025-01-01T00:00:00Z".into(),
+            not_after: "2035-01-01T00:00:00Z".into(),
+            algorithm: "gost2001".into(),
+            parameter_set: None,
+            key_usage: signing::certificate::KeyUsage::default(),
+            policies: Vec::new(),
+            subject_sign_tool: None,
+            issuer_sign_tool: None,
+            sha256: "00".repeat(32),
+            validity: (1_735_689_600, 2_051_222_400),
+        }
+    }
+
+    fn view(info: CertificateInfo, purpose: Purpose) -> serde_json::Value {
+        let view = CertificateView::new("Reader 1".into(), 1, info, purpose, Language::English);
+        serde_json::to_value(view).expect("json")
+    }
+
+    #[test]
+    fn a_2001_key_is_unfit_for_either_job_with_the_flows_words() {
+        let info = uec_2001();
+        assert_eq!(info.algorithm, "gost2001");
+        for purpose in [Purpose::ConfirmIdentity, Purpose::RegisterOrganisation] {
+            let json = view(info.clone(), purpose);
+            assert_eq!(json["unfit"]["code"], "algorithm-deprecated", "{purpose:?}");
+            assert_eq!(
+                json["unfit"]["message"],
+                client::messages::error(
+                    &client::flow::FlowError::AlgorithmRefusedByPortal,
+                    Language::English
+                )
+            );
+            assert_eq!(json["reader"], "Reader 1");
+        }
+    }
+
+    #[test]
+    fn without_ogrn_a_certificate_confirms_a_person_but_registers_no_organisation() {
+        let mut info = uec_2001();
+        info.algorithm = "gost2012-256".into();
+        info.ogrn = None;
+        assert_eq!(
+            view(info.clone(), Purpose::ConfirmIdentity)["unfit"],
+            serde_json::Value::Null
+        );
+        let json = view(info.clone(), Purpose::RegisterOrganisation);
+        assert_eq!(json["unfit"]["code"], "not-an-organisation");
+        info.ogrn = Some("1027700132195".into());
+        assert_eq!(
+            view(info, Purpose::RegisterOrganisation)["unfit"],
+            serde_json::Value::Null
+        );
+    }
 }
