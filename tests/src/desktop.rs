@@ -38,6 +38,8 @@ fn tauri_driver() -> PathBuf {
 /// The app under WebDriver, on its own X display, with its own data directory.
 pub struct App {
     xvfb: Child,
+    /// The X display the app runs on (`:N`), for looking at windows that are not the webview's.
+    pub display: String,
     driver: Child,
     http: reqwest::blocking::Client,
     base: String,
@@ -98,7 +100,7 @@ impl App {
                 "--native-driver",
                 "/usr/bin/WebKitWebDriver",
             ])
-            .env("DISPLAY", &display)
+            .env("DISPLAY", display.as_str())
             .env("PODPIS_DATA_DIR", &data)
             .env("PODPIS_SANDBOX", "1")
             .env("PODPIS_SANDBOX_PKI", pki_dir())
@@ -134,6 +136,7 @@ impl App {
             .to_owned();
         Self {
             xvfb,
+            display,
             driver,
             http,
             base,
@@ -276,6 +279,16 @@ impl App {
             (None, Some(err)) => Err(err.clone()),
             _ => panic!("{command}: no answer from the page: {reply}"),
         }
+    }
+
+    /// The names of the top-level windows on the app's display (native dialogs included, which
+    /// WebDriver does not see).
+    pub fn window_names(&self) -> String {
+        Command::new("xwininfo")
+            .args(["-root", "-tree", "-display", &self.display])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .expect("xwininfo (apt-get install x11-utils)")
     }
 
     /// Saves a screenshot of the window into the test run's screenshot folder.

@@ -348,3 +348,32 @@ fn a_certificate_that_cannot_do_the_job_says_why_and_cannot_be_chosen() {
     );
     app.screenshot("ru-14-register-without-ogrn");
 }
+
+#[test]
+fn choosing_a_trusted_root_opens_a_native_dialog_the_page_cannot_answer() {
+    let app = App::start("en");
+    app.find("#login-title");
+    let settings = app.data.join("settings.json");
+    let before = std::fs::read(&settings).expect("settings");
+    app.click("#nav-settings");
+    app.click("#trust-ca-choose");
+    // The file dialog is a window of its own, titled in the app's words: WebDriver, and so a
+    // script in the page, cannot reach into it.
+    let title = "Choose the root certificate to trust";
+    let deadline = Instant::now() + WAIT;
+    while !app.window_names().contains(title) {
+        assert!(
+            Instant::now() < deadline,
+            "no dialog: {}",
+            app.window_names()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // While it waits for the person, a script asking again gets the state as it is, at once.
+    let view = app
+        .invoke("trust_choose_ca", serde_json::json!({}))
+        .expect("answered");
+    assert_eq!(view["extra_ca"], serde_json::Value::Null, "{view}");
+    assert_eq!(std::fs::read(&settings).expect("settings"), before);
+    assert_eq!(app.window_names().matches(title).count(), 1);
+}
