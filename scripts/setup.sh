@@ -17,7 +17,7 @@ PACKAGES=(
     build-essential curl
     # the desktop app (Tauri 2) and its tests in a real window
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-    xvfb webkit2gtk-driver
+    xvfb webkit2gtk-driver x11-utils
 )
 
 missing=()
