@@ -154,6 +154,7 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "certificate-untrusted" => ("Сертификат выдан удостоверяющим центром, которому портал не доверяет. Нужен сертификат аккредитованного УЦ.", "The certificate was issued by a CA the portal does not trust. You need one from an accredited CA."),
         "certificate-expired" => ("Сертификат не действовал в момент подписания. Получите новый сертификат.", "The certificate was not valid at the time of signing. Get a new one."),
         "certificate-revoked" => ("Сертификат отозван удостоверяющим центром. Получите новый сертификат.", "The certificate has been revoked by its CA. Get a new one."),
+        "revocation-unavailable" => ("Портал не смог проверить, не отозван ли сертификат: служба проверки удостоверяющего центра недоступна. Повторите позже.", "The portal could not check whether the certificate is revoked: the CA's revocation service is unavailable. Try again later."),
         "certificate-not-qualified" => ("Сертификат не квалифицированный — портал такой не принимает.", "The certificate is not qualified; the portal does not accept it."),
         "key-usage" => ("Ключ сертификата не предназначен для подписи документов. Выберите другой сертификат.", "The certificate's key is not for signing documents. Choose another certificate."),
         "algorithm-deprecated" => ("Портал больше не принимает подписи по ГОСТ Р 34.10-2001. Получите сертификат по ГОСТ Р 34.10-2012.", "The portal no longer accepts GOST R 34.10-2001 signatures. Get a GOST R 34.10-2012 certificate."),

@@ -52,7 +52,14 @@ impl PortalError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) | Self::Timeout | Self::Garbled { .. } => true,
-            Self::Refused { code, .. } => code == codes::RATE_LIMITED || code == codes::INTERNAL,
+            // The portal could not ask a revocation service now: the same request can be judged
+            // later.
+            Self::Refused { code, .. } => [
+                codes::RATE_LIMITED,
+                codes::INTERNAL,
+                codes::REVOCATION_UNAVAILABLE,
+            ]
+            .contains(&code.as_str()),
             _ => false,
         }
     }
@@ -69,6 +76,7 @@ impl PortalError {
                 codes::RATE_LIMITED,
                 codes::INTERNAL,
                 codes::NOT_FOUND,
+                codes::REVOCATION_UNAVAILABLE,
             ]
             .contains(&code.as_str()),
             _ => false,
@@ -334,7 +342,13 @@ mod tests {
         ] {
             assert!(refused(judged).judged_the_request(), "{judged}");
         }
-        for unjudged in ["unauthorised", "rate-limited", "internal", "not-found"] {
+        for unjudged in [
+            "unauthorised",
+            "rate-limited",
+            "internal",
+            "not-found",
+            "revocation-unavailable",
+        ] {
             assert!(!refused(unjudged).judged_the_request(), "{unjudged}");
         }
         assert!(!PortalError::Timeout.judged_the_request());
