@@ -202,10 +202,10 @@ pub fn confirm(
     {
         return Err(Failure::local("cancelled"));
     }
-    let last_try_confirmed = last_try_consent(common, card, prepared.pin.is_last_try())?;
+    let last_try_confirmed = last_try_consent(common, card, prepared.chosen.pin.is_last_try())?;
     let prompt = messages::phrase(
         Phrase::PinPrompt {
-            tries_left: prepared.pin.tries_left,
+            tries_left: prepared.chosen.pin.tries_left,
         },
         language,
     );

@@ -137,12 +137,8 @@ pub struct CardChoice {
 
 /// Everything up to the PIN: what the person sees before signing.
 pub struct Prepared {
-    pub reader: String,
-    pub kind: CardKind,
-    pub key: CardKey,
-    pub certificate: CertificateInfo,
-    pub findings: Vec<Finding>,
-    pub pin: PinStatus,
+    /// The card, key and certificate, with the certificate's findings and the PIN counter.
+    pub chosen: ChosenKey,
     pub document: RequestDocument,
     /// The exact bytes that are signed (canonical JSON).
     pub document_bytes: Vec<u8>,
@@ -209,21 +205,14 @@ impl Confirmation {
         if let Some(refusal) = chosen.refusal() {
             return Err(refusal);
         }
-        let ChosenKey {
-            reader,
-            kind,
-            key,
-            certificate,
-            findings,
-            pin,
-        } = chosen;
+        let certificate = &chosen.certificate;
         if !force
             && self.account.person.snils.is_some()
             && certificate.snils != self.account.person.snils
         {
             return Err(FlowError::PersonMismatch);
         }
-        if let Some(unfit) = unfit_for(&certificate, purpose).filter(|_| !force) {
+        if let Some(unfit) = unfit_for(certificate, purpose).filter(|_| !force) {
             return Err(unfit);
         }
 
@@ -238,32 +227,27 @@ impl Confirmation {
             nonce: challenge.nonce.clone(),
             organisation: match purpose {
                 Purpose::RegisterOrganisation => {
-                    protocol::Organisation::from_certificate(&certificate)
+                    protocol::Organisation::from_certificate(certificate)
                 }
                 Purpose::ConfirmIdentity => None,
             },
             origin,
-            person: protocol::Person::from_certificate(&certificate),
+            person: protocol::Person::from_certificate(certificate),
             purpose,
             signing_time: protocol::timestamp(signing_time),
         };
         let document_bytes = document.to_canonical_json();
         let cades = cades::prepare(
             &document_bytes,
-            &key.certificate,
-            key.algorithm,
+            &chosen.key.certificate,
+            chosen.key.algorithm,
             signing_time,
             Content::Attached,
         )
         .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
         on_event(FlowEvent::Step(Step::WaitingForPin));
         Ok(Prepared {
-            reader,
-            kind,
-            key,
-            certificate,
-            findings,
-            pin,
+            chosen,
             document,
             document_bytes,
             expires_at: challenge.expires_at,
@@ -280,15 +264,15 @@ impl Confirmation {
         last_try_confirmed: bool,
         on_event: &(dyn Fn(FlowEvent) + Send + Sync),
     ) -> Result<ConfirmationResult, FlowError> {
-        if prepared.pin.is_last_try() && !last_try_confirmed {
+        if prepared.chosen.pin.is_last_try() && !last_try_confirmed {
             return Err(FlowError::LastTryNotConfirmed);
         }
         on_event(FlowEvent::Step(Step::SigningOnCard));
         let digest = prepared.cades.digest_to_sign().to_vec();
         let (reader, key, algorithm) = (
-            self.reader(prepared.reader.clone()),
-            prepared.key.reference,
-            prepared.key.algorithm,
+            self.reader(prepared.chosen.reader.clone()),
+            prepared.chosen.key.reference,
+            prepared.chosen.key.algorithm,
         );
         // The driver checks the consent again against the counter it reads right before VERIFY.
         let last_try = signing::LastTry::from_confirmed(last_try_confirmed);

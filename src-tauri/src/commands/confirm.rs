@@ -68,10 +68,10 @@ pub async fn confirm_prepare(
         .unwrap_or_default();
     let view = PreparedView {
         document,
-        tries_left: prepared.pin.tries_left,
-        max_tries: prepared.pin.max_tries,
-        last_try: prepared.pin.is_last_try(),
-        findings: findings(&prepared.certificate, language),
+        tries_left: prepared.chosen.pin.tries_left,
+        max_tries: prepared.chosen.pin.max_tries,
+        last_try: prepared.chosen.pin.is_last_try(),
+        findings: findings(&prepared.chosen.certificate, language),
     };
     *state.pending.lock().await = Some((flow, prepared));
     Ok(view)
