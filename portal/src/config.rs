@@ -11,7 +11,8 @@ pub struct Config {
     pub database: PathBuf,
     /// PEM files of trusted roots and of the accredited CAs under them.
     pub trust: Vec<PathBuf>,
-    /// PEM CRLs; with any, the signer's certificate must be covered by its CA's CRL.
+    /// PEM CRLs; with any, every certificate of a chain is checked against its CA's CRL, so each
+    /// trusted certificate's own CRL must be among them (the portal does not start otherwise).
     pub crls: Vec<PathBuf>,
     /// The origin documents must name; defaults to `http://<listen>`.
     pub origin: Option<String>,
@@ -28,6 +29,8 @@ pub struct Limits {
     pub logins_per_minute: u32,
     /// Confirmation requests per minute per account.
     pub confirmations_per_minute: u32,
+    /// How long one OCSP responder may take to answer.
+    pub ocsp_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             challenge_ttl: Duration::from_secs(300),
             logins_per_minute: 10,
             confirmations_per_minute: 30,
+            ocsp_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -33,6 +33,7 @@ impl ApiError {
             codes::TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
             codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
             codes::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+            codes::REVOCATION_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod limits;
+pub mod ocsp;
 pub mod passwords;
 pub mod routes;
 #[cfg(feature = "sandbox")]
@@ -55,7 +56,8 @@ pub enum StartError {
 
 impl AppState {
     pub async fn new(config: Config) -> Result<Self, StartError> {
-        let trust = verify::TrustStore::load(&config.trust, &config.crls)?;
+        let trust =
+            verify::TrustStore::load(&config.trust, &config.crls, config.limits.ocsp_timeout)?;
         Self::with_trust(config, trust).await
     }
 

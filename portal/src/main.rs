@@ -30,7 +30,8 @@ enum Command {
         /// Trusted root and accredited CA certificates (PEM); repeat for several files.
         #[arg(long, required = true)]
         trust: Vec<PathBuf>,
-        /// CRLs (PEM); repeat for several.
+        /// CRLs (PEM); repeat for several. With any, each trusted certificate's own CRL is needed
+        /// (the root's and the issuing CA's): every certificate of a chain is checked.
         #[arg(long)]
         crl: Vec<PathBuf>,
         /// The origin documents must name (default http://LISTEN).
@@ -45,6 +46,9 @@ enum Command {
         /// Logins per login name per minute.
         #[arg(long, default_value_t = 10)]
         logins_per_minute: u32,
+        /// How long an OCSP responder named by a certificate may take to answer, in seconds.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        ocsp_timeout_secs: u64,
     },
     /// Creates the test accounts that match the virtual card profiles and prints their logins.
     Seed {
@@ -87,6 +91,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             challenge_ttl_secs,
             confirmations_per_minute,
             logins_per_minute,
+            ocsp_timeout_secs,
         } => {
             let config = Config {
                 listen,
@@ -98,6 +103,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     challenge_ttl: Duration::from_secs(challenge_ttl_secs),
                     confirmations_per_minute,
                     logins_per_minute,
+                    ocsp_timeout: Duration::from_secs(ocsp_timeout_secs),
                     ..Limits::default()
                 },
             };

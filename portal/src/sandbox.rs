@@ -56,8 +56,9 @@ pub fn prepare_gost_engine(data_dir: &Path) {
 }
 
 /// Starts a sandbox portal with its database in `dir` (created when missing), its test accounts
-/// seeded, trusting the test PKI in `pki` (root.pem, ca.pem, crl.pem as `podpis-vcard pki init`
-/// makes them). It listens on [`ADDRESS`], or on any free loopback port when that is taken.
+/// seeded, trusting the test PKI in `pki` (root.pem, ca.pem and their CRLs crl.pem and
+/// root-crl.pem, as `podpis-vcard pki init` makes them). It listens on [`ADDRESS`], or on any
+/// free loopback port when that is taken.
 pub async fn start(dir: &Path, pki: &Path) -> Result<Running, SandboxError> {
     if !pki.join("root.pem").exists() {
         return Err(SandboxError::NoTestPki(pki.to_path_buf()));
@@ -79,7 +80,7 @@ pub async fn start(dir: &Path, pki: &Path) -> Result<Running, SandboxError> {
         listen,
         database: database.clone(),
         trust: vec![pki.join("root.pem"), pki.join("ca.pem")],
-        crls: vec![pki.join("crl.pem")],
+        crls: vec![pki.join("crl.pem"), pki.join("root-crl.pem")],
         origin: None,
         limits: Limits::default(),
     };

@@ -4,17 +4,19 @@
 //! qualified profile, algorithm.
 
 use std::path::Path;
+use std::time::Duration;
 
 use openssl::bn::BigNum;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::{Stack, StackRef};
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Name, X509StoreContext, X509};
+use openssl::x509::{X509Crl, X509Name, X509NameRef, X509Ref, X509StoreContext, X509};
 use protocol::codes;
 use signing::certificate::CertificateInfo;
 
 use crate::error::ApiError;
+use crate::ocsp;
 
 /// OpenSSL's CMS_CADES: check signingCertificateV2 too (design.md, GOST bytes).
 const CMS_CADES: u32 = 0x100000;
@@ -23,6 +25,11 @@ const CMS_CADES: u32 = 0x100000;
 pub struct TrustStore {
     certificates: Vec<X509>,
     crl_files: Vec<std::path::PathBuf>,
+    /// How long one OCSP responder may take to answer.
+    ocsp_timeout: Duration,
+    /// Whether a trusted certificate names an OCSP responder: then every chain is built and
+    /// asked about, not only a signer's that names one.
+    ocsp_in_trust: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +38,27 @@ pub enum TrustError {
     Io(String, std::io::Error),
     #[error("{0} holds no PEM certificate: {1}")]
     Pem(String, String),
+    #[error("{0} holds no PEM CRL: {1}")]
+    Crl(String, String),
+    #[error(
+        "no CRL issued by {0}: with CRLs, every certificate of a chain is checked against its \
+         CA's CRL, so each trusted certificate's own CRL is needed too (the root's as well as the \
+         issuing CA's; `podpis-vcard pki init` writes root-crl.pem beside crl.pem)"
+    )]
+    MissingCrl(String),
     #[error("the GOST engine is not loaded in this process: start it with OPENSSL_CONF pointing at config/openssl-gost.cnf")]
     NoGostEngine,
 }
 
 impl TrustStore {
-    pub fn load(trust: &[impl AsRef<Path>], crls: &[impl AsRef<Path>]) -> Result<Self, TrustError> {
+    /// Loads the trusted certificates and the CRLs. With any CRL, each trusted certificate
+    /// must have its own CRL among them: OpenSSL checks every certificate of a chain
+    /// (`CRL_CHECK_ALL`), and a CA without a CRL would refuse every chain under it.
+    pub fn load(
+        trust: &[impl AsRef<Path>],
+        crls: &[impl AsRef<Path>],
+        ocsp_timeout: Duration,
+    ) -> Result<Self, TrustError> {
         if openssl::hash::MessageDigest::from_name("md_gost12_256").is_none() {
             return Err(TrustError::NoGostEngine);
         }
@@ -52,10 +74,36 @@ impl TrustStore {
             }
             certificates.extend(stack);
         }
-        let crl_files = crls.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let mut issuers = Vec::new();
+        for path in crls {
+            let path = path.as_ref();
+            let pem =
+                std::fs::read(path).map_err(|e| TrustError::Io(path.display().to_string(), e))?;
+            let crl = X509Crl::from_pem(&pem)
+                .map_err(|e| TrustError::Crl(path.display().to_string(), e.to_string()))?;
+            issuers.push(
+                crl.issuer_name()
+                    .to_owned()
+                    .map_err(|e| TrustError::Crl(path.display().to_string(), e.to_string()))?,
+            );
+        }
+        if !issuers.is_empty() {
+            for certificate in &certificates {
+                let subject = certificate.subject_name();
+                let covered = issuers
+                    .iter()
+                    .any(|issuer| issuer.try_cmp(subject).is_ok_and(|o| o.is_eq()));
+                if !covered {
+                    return Err(TrustError::MissingCrl(name_text(subject)));
+                }
+            }
+        }
+        let ocsp_in_trust = certificates.iter().any(|c| !ocsp::responders(c).is_empty());
         Ok(Self {
             certificates,
-            crl_files,
+            crl_files: crls.iter().map(|p| p.as_ref().to_path_buf()).collect(),
+            ocsp_timeout,
+            ocsp_in_trust,
         })
     }
 
@@ -66,10 +114,13 @@ impl TrustStore {
         Self {
             certificates: Vec::new(),
             crl_files: Vec::new(),
+            ocsp_timeout: Duration::from_secs(1),
+            ocsp_in_trust: false,
         }
     }
 
     /// A store that verifies as of `time` (the signing time), with CRLs when there are any.
+    /// The CRLs are read for each request, so a CRL file replaced on disk applies at once.
     fn store_at(&self, time: i64) -> Result<X509Store, ApiError> {
         let mut builder = X509StoreBuilder::new().map_err(ApiError::internal)?;
         for cert in &self.certificates {
@@ -86,15 +137,27 @@ impl TrustStore {
                     .load_crl_file(crl, openssl::ssl::SslFiletype::PEM)
                     .map_err(ApiError::internal)?;
             }
-            // The signer's certificate against its CA's CRL. (CRL_CHECK_ALL would also demand
-            // the root's CRL for the CA certificate, and refuse every chain when it is missing.)
+            // Every certificate of the chain against its CA's CRL: the signer's against the
+            // issuing CA's, the issuing CA's against the root's (`load` made sure each is there).
             param
-                .set_flags(X509VerifyFlags::CRL_CHECK)
+                .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
                 .map_err(ApiError::internal)?;
         }
         builder.set_param(&param).map_err(ApiError::internal)?;
         Ok(builder.build())
     }
+}
+
+/// A name as OpenSSL prints it in one line, for messages.
+fn name_text(name: &X509NameRef) -> String {
+    name.entries()
+        .map(|entry| {
+            let field = entry.object().nid().short_name().unwrap_or("?");
+            let value = entry.data().to_string().unwrap_or_default();
+            format!("{field}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a verified request carries.
@@ -146,12 +209,17 @@ pub fn verify(body: &[u8], trust: &TrustStore) -> Result<Verified, ApiError> {
                 return Err(malformed("the content read twice differs"));
             }
             digest_fits_key(&form.digest_algorithm, &certificate)?;
+            if trust.ocsp_in_trust || !ocsp::responders(&signers[0]).is_empty() {
+                let chain = chain(&signers[0], &store)?;
+                revocation_by_ocsp(&chain, &store, trust.ocsp_timeout)?;
+            }
             certificate_profile(&certificate)?;
         }
         Err(cades_error) => {
             signature_only(body, &signers, &content)?;
             digest_fits_key(&form.digest_algorithm, &certificate)?;
-            chain(&certificate_der, &store)?;
+            let chain = chain(&signers[0], &store)?;
+            revocation_by_ocsp(&chain, &store, trust.ocsp_timeout)?;
             certificate_profile(&certificate)?;
             // Everything else holds: the signingCertificateV2 attribute names another
             // certificate (or is missing).
@@ -273,28 +341,33 @@ fn digest_fits_key(
     Ok(())
 }
 
-/// Chain to a trusted root, validity at signing time (the store's time), revocation.
-fn chain(certificate_der: &[u8], store: &X509Store) -> Result<(), ApiError> {
-    let cert = X509::from_der(certificate_der).map_err(malformed)?;
+/// Chain to a trusted root, validity at signing time (the store's time), revocation by the CRLs;
+/// the chain built, the signer's certificate first.
+fn chain(certificate: &X509Ref, store: &X509Store) -> Result<Vec<X509>, ApiError> {
     let untrusted = Stack::new().map_err(ApiError::internal)?;
     let mut context = X509StoreContext::new().map_err(ApiError::internal)?;
-    let (ok, error) = context
-        .init(store, &cert, &untrusted, |ctx| {
-            Ok((ctx.verify_cert()?, ctx.error()))
+    let (ok, error, chain) = context
+        .init(store, certificate, &untrusted, |ctx| {
+            let ok = ctx.verify_cert()?;
+            let chain: Vec<X509> = ctx
+                .chain()
+                .map(|chain| chain.iter().map(ToOwned::to_owned).collect())
+                .unwrap_or_default();
+            Ok((ok, ctx.error(), chain))
         })
         .map_err(ApiError::internal)?;
     if ok {
-        return Ok(());
+        return Ok(chain);
     }
     Err(match error.as_raw() {
         9 | 10 => ApiError::new(
             codes::CERTIFICATE_EXPIRED,
             "The certificate was not valid at the time of signing.",
         ),
-        23 => ApiError::new(
-            codes::CERTIFICATE_REVOKED,
-            "The certificate has been revoked by its certification authority.",
-        ),
+        23 => revoked(),
+        // No CRL for a certificate of the chain, or none valid at the signing time: whether it
+        // is revoked cannot be told.
+        3 | 11 | 12 => revocation_unavailable(&format!("{} (CRL)", error.error_string())),
         _ => ApiError::new(
             codes::CERTIFICATE_UNTRUSTED,
             format!(
@@ -303,6 +376,53 @@ fn chain(certificate_der: &[u8], store: &X509Store) -> Result<(), ApiError> {
             ),
         ),
     })
+}
+
+fn revoked() -> ApiError {
+    ApiError::new(
+        codes::CERTIFICATE_REVOKED,
+        "A certificate of the signer's chain has been revoked by its certification authority.",
+    )
+}
+
+fn revocation_unavailable(why: &str) -> ApiError {
+    tracing::warn!("revocation status unavailable: {why}");
+    ApiError::new(
+        codes::REVOCATION_UNAVAILABLE,
+        "The portal could not learn whether the certificate is revoked (its certification \
+         authority's status service did not answer); nothing was applied: send the same request \
+         again later.",
+    )
+}
+
+/// Each certificate of the chain that names an OCSP responder is asked about at that
+/// responder, with its issuer (the next certificate of the chain). Revoked at any: refused.
+/// A responder that cannot be asked, or an answer that does not verify: the status is
+/// unknown, and the request is refused as such (never taken as good).
+fn revocation_by_ocsp(
+    chain: &[X509],
+    store: &X509Store,
+    timeout: Duration,
+) -> Result<(), ApiError> {
+    for (certificate, issuer) in chain.iter().zip(chain.iter().skip(1)) {
+        let responders = ocsp::responders(certificate);
+        let Some(url) = responders.first() else {
+            continue;
+        };
+        match ocsp::status(url, certificate, issuer, chain, store, timeout) {
+            Ok(ocsp::Status::Good) => {}
+            Ok(ocsp::Status::Revoked) => return Err(revoked()),
+            Ok(ocsp::Status::Unknown) => {
+                return Err(ApiError::new(
+                    codes::CERTIFICATE_UNTRUSTED,
+                    "The certification authority's status service does not know a certificate \
+                     of the signer's chain.",
+                ))
+            }
+            Err(e) => return Err(revocation_unavailable(&e.to_string())),
+        }
+    }
+    Ok(())
 }
 
 /// What the portal asks of the certificate itself: a signing key, the qualified profile, and an

@@ -230,6 +230,9 @@ pub mod codes {
     pub const CERTIFICATE_UNTRUSTED: &str = "certificate-untrusted";
     pub const CERTIFICATE_EXPIRED: &str = "certificate-expired";
     pub const CERTIFICATE_REVOKED: &str = "certificate-revoked";
+    /// Whether a certificate of the chain is revoked could not be learnt (its CA's OCSP
+    /// responder did not answer, or no CRL in force): nothing was applied; send it again later.
+    pub const REVOCATION_UNAVAILABLE: &str = "revocation-unavailable";
     pub const CERTIFICATE_NOT_QUALIFIED: &str = "certificate-not-qualified";
     pub const KEY_USAGE: &str = "key-usage";
     pub const ALGORITHM_DEPRECATED: &str = "algorithm-deprecated";
@@ -250,13 +253,14 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not-found";
     pub const INTERNAL: &str = "internal";
 
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 26] = [
         MALFORMED,
         TOO_LARGE,
         SIGNATURE_INVALID,
         CERTIFICATE_UNTRUSTED,
         CERTIFICATE_EXPIRED,
         CERTIFICATE_REVOKED,
+        REVOCATION_UNAVAILABLE,
         CERTIFICATE_NOT_QUALIFIED,
         KEY_USAGE,
         ALGORITHM_DEPRECATED,

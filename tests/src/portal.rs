@@ -27,9 +27,15 @@ impl Portal {
         self.child.as_ref().map(Child::id)
     }
 
-    /// A seeded portal on a free port, trusting the test PKI's root and CA, with its CRL.
+    /// A seeded portal on a free port, trusting the test PKI's root and CA, with their CRLs.
     pub fn start(extra: &[&str]) -> Self {
         crate::ensure_pki();
+        Self::start_with(&pki_dir(), &["crl.pem", "root-crl.pem"], extra)
+    }
+
+    /// A seeded portal on a free port, trusting the root and CA of the PKI in `pki`, with the
+    /// CRLs of that directory named in `crls` (none: revocation by OCSP alone).
+    pub fn start_with(pki: &Path, crls: &[&str], extra: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("portal-")
             .tempdir_in(scratch())
@@ -49,13 +55,10 @@ impl Portal {
         );
         let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
         for trust in ["root.pem", "ca.pem"] {
-            args.extend([
-                "--trust".into(),
-                pki_dir().join(trust).display().to_string(),
-            ]);
+            args.extend(["--trust".into(), pki.join(trust).display().to_string()]);
         }
-        for crl in ["crl.pem", "root-crl.pem"] {
-            args.extend(["--crl".into(), pki_dir().join(crl).display().to_string()]);
+        for crl in crls {
+            args.extend(["--crl".into(), pki.join(crl).display().to_string()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut portal = Self {
@@ -225,8 +228,14 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// The profile's key and a certificate of its own from the shared test PKI.
     pub fn for_profile(profile: &str) -> Self {
         crate::ensure_pki();
+        Self::for_profile_in(profile, &pki_dir())
+    }
+
+    /// The profile's key and a certificate of its own from the PKI in `pki`.
+    pub fn for_profile_in(profile: &str, pki: &Path) -> Self {
         let state = tempfile::Builder::new()
             .prefix(&format!("signer-{profile}-"))
             .tempdir_in(scratch())
@@ -235,7 +244,7 @@ impl Signer {
         let out = Command::new(bin("podpis-vcard"))
             .env("OPENSSL_CONF", gost_conf())
             .args(["--profile", profile, "--prepare-only", "--pki"])
-            .arg(pki_dir())
+            .arg(pki)
             .arg("--state")
             .arg(&state)
             .output()
@@ -527,6 +536,191 @@ pub mod surgery {
         let mut out = cms.to_vec();
         out[set.value..set.end].copy_from_slice(&ordered);
         out
+    }
+}
+
+/// Revokes `certificate` in the PKI in `pki` (`podpis-vcard pki revoke`): a card's certificate,
+/// or the issuing CA's own; the CRLs are written again.
+pub fn revoke(pki: &Path, certificate: &Path) {
+    let out = Command::new(bin("podpis-vcard"))
+        .env("OPENSSL_CONF", gost_conf())
+        .args(["pki", "revoke", "--dir"])
+        .arg(pki)
+        .arg("--cert")
+        .arg(certificate)
+        .output()
+        .expect("revoke");
+    assert!(
+        out.status.success(),
+        "revoke: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A free TCP port on loopback, as the kernel hands them out. It is free when this returns, not
+/// reserved: the responder binds it a few milliseconds later.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A test PKI of a test's own, in a fresh directory, so that revoking its issuing CA disturbs no
+/// other test. With OCSP, its certificates name a responder for each CA on loopback, and it runs
+/// them (`podpis-vcard pki ocsp`, which becomes `openssl ocsp`) for as long as it lives.
+///
+/// The responders' ports are chosen before the PKI is made, because the URLs go into its
+/// certificates and the issuing CA's certificate is made with the PKI: free ports the kernel
+/// picks (never a fixed one, which parallel tests and other programs would fight over), then
+/// handed to `pki init` and to `openssl ocsp -port`, which cannot be given a bound socket.
+pub struct OwnPki {
+    pub dir: PathBuf,
+    responders: Vec<Responder>,
+}
+
+struct Responder {
+    ca: &'static str,
+    port: u16,
+    process: Option<(Child, std::process::ChildStdout)>,
+}
+
+impl OwnPki {
+    pub fn new() -> Self {
+        Self::make(false)
+    }
+
+    pub fn with_ocsp() -> Self {
+        Self::make(true)
+    }
+
+    fn make(ocsp: bool) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("own-pki-")
+            .tempdir_in(scratch())
+            .expect("dir")
+            .keep();
+        let mut responders = Vec::new();
+        let mut init = Command::new(bin("podpis-vcard"));
+        init.env("OPENSSL_CONF", gost_conf())
+            .args(["pki", "init", "--dir"])
+            .arg(&dir);
+        if ocsp {
+            for ca in ["root", "issuing"] {
+                let port = free_port();
+                let option = if ca == "root" {
+                    "--root-ocsp"
+                } else {
+                    "--ca-ocsp"
+                };
+                init.args([option, &format!("http://127.0.0.1:{port}")]);
+                responders.push(Responder {
+                    ca,
+                    port,
+                    process: None,
+                });
+            }
+        }
+        let out = init.output().expect("pki init");
+        assert!(
+            out.status.success(),
+            "pki init: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut pki = Self { dir, responders };
+        pki.start_responders();
+        pki
+    }
+
+    /// Starts the responders that are not running, and waits until each listens.
+    pub fn start_responders(&mut self) {
+        for responder in &mut self.responders {
+            if responder.process.is_some() {
+                continue;
+            }
+            let mut child = Command::new(bin("podpis-vcard"))
+                .env("OPENSSL_CONF", gost_conf())
+                .args(["pki", "ocsp", "--dir"])
+                .arg(&self.dir)
+                .args(["--ca", responder.ca, "--port", &responder.port.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the OCSP responder");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            reader
+                .read_line(&mut line)
+                .expect("the responder's first line");
+            // openssl ocsp says `ACCEPT [::]:PORT PID=...` once it listens.
+            assert!(
+                line.starts_with("ACCEPT ") && line.contains(&format!(":{} ", responder.port)),
+                "the {} responder did not start on port {}: {line:?}",
+                responder.ca,
+                responder.port
+            );
+            responder.process = Some((child, reader.into_inner()));
+        }
+    }
+
+    /// Stops the responders: their CAs' status can no longer be asked.
+    pub fn stop_responders(&mut self) {
+        for responder in &mut self.responders {
+            if let Some((mut child, _)) = responder.process.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Has each running responder read its CA's database again, after a certificate was issued
+    /// or revoked: `openssl ocsp` notices a changed database only between two requests (see
+    /// `vcard::pki::Pki::ocsp_responder`), so one throwaway request each makes the next answer
+    /// current.
+    pub fn refresh_responders(&self) {
+        use std::io::{Read, Write};
+        for responder in &self.responders {
+            if responder.process.is_none() {
+                continue;
+            }
+            let mut stream =
+                std::net::TcpStream::connect(("127.0.0.1", responder.port)).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            stream.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("write");
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+        }
+    }
+
+    /// The profile's key and a certificate of its own from this PKI (the responders told).
+    pub fn signer(&self, profile: &str) -> Signer {
+        let signer = Signer::for_profile_in(profile, &self.dir);
+        self.refresh_responders();
+        signer
+    }
+
+    pub fn ca_certificate(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    pub fn revoke(&self, certificate: &Path) {
+        revoke(&self.dir, certificate);
+        self.refresh_responders();
+    }
+}
+
+impl Default for OwnPki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OwnPki {
+    fn drop(&mut self) {
+        self.stop_responders();
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use podpis_tests::portal::{issue_custom, signing_time, surgery, Portal, Signer};
+use podpis_tests::portal::{issue_custom, signing_time, surgery, OwnPki, Portal, Signer};
 use protocol::Purpose;
 use signing::certificate::CertificateInfo;
 
@@ -235,23 +235,121 @@ fn certificate_expired() {
 #[test]
 fn certificate_revoked() {
     let signer = Signer::for_profile("entrepreneur");
-    let out = std::process::Command::new(podpis_tests::bin("podpis-vcard"))
-        .env("OPENSSL_CONF", podpis_tests::gost_conf())
-        .args(["pki", "revoke", "--dir"])
-        .arg(podpis_tests::pki_dir())
-        .arg("--cert")
-        .arg(&signer.cert_pem)
-        .output()
-        .expect("revoke");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    podpis_tests::portal::revoke(&podpis_tests::pki_dir(), &signer.cert_pem);
     // A portal started after the revocation reads the new CRL.
     let portal = Portal::start(&[]);
     let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
     assert_code(portal.submit(&token, &cms), 422, "certificate-revoked");
+}
+
+/// The issuing CA revoked by the root: its certificates go with it. The root's CRL lists it, and
+/// the portal checks every certificate of the chain, not only the signer's.
+#[test]
+fn an_issuing_ca_revoked_on_the_roots_crl_takes_its_certificates_with_it() {
+    let pki = OwnPki::new();
+    let portal = Portal::start_with(&pki.dir, &["crl.pem", "root-crl.pem"], &[]);
+    let before = pki.signer("legal-entity");
+    let (token, cms) = request(&portal, "legal-entity", Purpose::ConfirmIdentity, &before);
+    assert_eq!(portal.submit(&token, &cms).0, 200, "the PKI works");
+
+    let signer = pki.signer("entrepreneur");
+    pki.revoke(&pki.ca_certificate());
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-revoked");
+}
+
+/// With CRLs, each trusted certificate's own CRL is needed: a portal given only the issuing CA's
+/// would refuse every chain (OpenSSL finds no CRL for the CA certificate), so it does not start,
+/// and says which CRL is missing.
+#[test]
+fn a_portal_without_the_roots_crl_does_not_start() {
+    podpis_tests::ensure_pki();
+    let pki = podpis_tests::pki_dir();
+    let dir = tempfile::tempdir_in(podpis_tests::scratch()).expect("dir");
+    let mut child = std::process::Command::new(podpis_tests::bin("podpis-portal"))
+        .env("OPENSSL_CONF", podpis_tests::gost_conf())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("portal.db"))
+        .arg("--trust")
+        .arg(pki.join("root.pem"))
+        .arg("--trust")
+        .arg(pki.join("ca.pem"))
+        .arg("--crl")
+        .arg(pki.join("crl.pem"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("podpis-portal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the portal started without the root's CRL");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(!status.success());
+    assert!(
+        stderr.contains(
+            "no CRL issued by C=RU, O=Подпись (тестовый УЦ), CN=Подпись: тестовый корневой УЦ"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Certificates that name an OCSP responder are asked about there: the signer's at the issuing
+/// CA's responder, the issuing CA's at the root's. No CRL here: OCSP alone answers.
+#[test]
+fn a_certificate_revoked_at_its_cas_ocsp_responder_is_refused() {
+    let pki = OwnPki::with_ocsp();
+    let portal = Portal::start_with(&pki.dir, &[], &[]);
+    let good = pki.signer("legal-entity");
+    let (token, cms) = request(&portal, "legal-entity", Purpose::ConfirmIdentity, &good);
+    let (status, body) = portal.submit(&token, &cms);
+    assert_eq!(status, 200, "both responders say good: {body}");
+
+    let signer = pki.signer("entrepreneur");
+    pki.revoke(&signer.cert_pem);
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-revoked");
+}
+
+#[test]
+fn an_issuing_ca_revoked_at_the_roots_ocsp_responder_is_refused() {
+    let pki = OwnPki::with_ocsp();
+    let portal = Portal::start_with(&pki.dir, &[], &[]);
+    let signer = pki.signer("entrepreneur");
+    pki.revoke(&pki.ca_certificate());
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "certificate-revoked");
+}
+
+/// A responder that does not answer: the portal cannot tell whether the certificate is revoked,
+/// refuses it as such (503, nothing applied), and the same request sent once the responder is
+/// back is accepted.
+#[test]
+fn a_responder_that_is_down_leaves_the_status_unavailable_until_it_is_back() {
+    let mut pki = OwnPki::with_ocsp();
+    let portal = Portal::start_with(&pki.dir, &[], &[]);
+    let signer = pki.signer("entrepreneur");
+    let (token, cms) = request(&portal, "entrepreneur", Purpose::ConfirmIdentity, &signer);
+    pki.stop_responders();
+    assert_code(portal.submit(&token, &cms), 503, "revocation-unavailable");
+    assert_eq!(portal.account(&token).level, protocol::Level::Standard);
+    pki.start_responders();
+    let (status, body) = portal.submit(&token, &cms);
+    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

@@ -69,28 +69,68 @@ enum Commands {
 
 #[derive(Subcommand)]
 enum PkiCommand {
-    /// Creates root, issuing CA and CRL in DIR; does nothing when they exist.
+    /// Creates root, issuing CA and their CRLs in DIR; does nothing when they exist.
     Init {
         #[arg(long)]
         dir: PathBuf,
+        /// The URL of the root's OCSP responder, written into the issuing CA's certificate
+        /// (serve it with `pki ocsp --ca root`).
+        #[arg(long, value_name = "URL")]
+        root_ocsp: Option<String>,
+        /// The URL of the issuing CA's OCSP responder, written into every card's certificate
+        /// (serve it with `pki ocsp --ca issuing`).
+        #[arg(long, value_name = "URL")]
+        ca_ocsp: Option<String>,
     },
-    /// Revokes a certificate issued by the test CA (DER or PEM) and writes the CRLs again.
+    /// Revokes a certificate issued by a CA of the PKI (DER or PEM): a card's certificate, or
+    /// the issuing CA's own (ca.pem, revoked by the root); writes the CRLs again.
     Revoke {
         #[arg(long)]
         dir: PathBuf,
         #[arg(long)]
         cert: PathBuf,
     },
+    /// Runs a CA's OCSP responder (`openssl ocsp`) on PORT, in place of this process.
+    Ocsp {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, value_enum)]
+        ca: Ca,
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Ca {
+    Root,
+    Issuing,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Commands::Pki {
-            command: PkiCommand::Init { dir },
-        }) => pki::Pki::init(&dir)
+            command:
+                PkiCommand::Init {
+                    dir,
+                    root_ocsp,
+                    ca_ocsp,
+                },
+        }) => pki::Pki::init_with(&dir, &pki::Options { root_ocsp, ca_ocsp })
             .map(|_| println!("test PKI ready in {}", dir.display()))
             .map_err(|e| e.to_string()),
+        Some(Commands::Pki {
+            command: PkiCommand::Ocsp { dir, ca, port },
+        }) => pki::Pki::open(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|pki| {
+                let authority = match ca {
+                    Ca::Root => pki::Authority::Root,
+                    Ca::Issuing => pki::Authority::Issuing,
+                };
+                serve(pki.ocsp_responder(authority, port))
+            }),
         Some(Commands::Pki {
             command: PkiCommand::Revoke { dir, cert },
         }) => pki::Pki::open(&dir)
@@ -115,6 +155,28 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("podpis-vcard: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Becomes the responder (so that whoever started this process stops the responder by its
+/// id); elsewhere than on Unix, runs it and waits.
+fn serve(mut responder: std::process::Command) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = responder.exec();
+        Err(format!("cannot run openssl ocsp: {error}"))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = responder
+            .status()
+            .map_err(|e| format!("cannot run openssl ocsp: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("openssl ocsp ended: {status}"))
         }
     }
 }

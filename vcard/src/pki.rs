@@ -8,11 +8,16 @@
 //! root.pem root.key          trusted root (GOST R 34.10-2012, 512-bit)
 //! ca.pem ca.key              issuing CA (256-bit), signed by the root
 //! crl.pem                    the issuing CA's CRL (what the portal checks leaves against)
-//! root-crl.pem               the root's CRL
+//! root-crl.pem               the root's CRL (what the portal checks the issuing CA against)
 //! untrusted-root.pem .key    a root nobody trusts, which issues the untrusted-ca profile
 //! openssl.cnf                the `openssl ca` configuration
 //! db/                        the CAs' databases (index, serials)
 //! ```
+//!
+//! A PKI made with [`Options`] naming OCSP responders writes their URLs into the certificates
+//! it issues (Authority Information Access): the root's responder into the issuing CA's
+//! certificate, the issuing CA's into every leaf. [`Pki::ocsp_responder`] is the `openssl ocsp`
+//! that answers at such a URL, from the CA's own database.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -40,6 +45,10 @@ pub enum PkiError {
         "the PKI directory {0} is incomplete; remove it and run `podpis-vcard pki init` again"
     )]
     Incomplete(PathBuf),
+    #[error("an OCSP responder's URL must be a plain http:// URL, not {0:?}")]
+    OcspUrl(String),
+    #[error("{0} was not issued by a CA of this PKI")]
+    NotIssuedHere(String),
 }
 
 pub struct Pki {
@@ -112,6 +121,7 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 certificatePolicies = 1.2.643.100.113.1, 1.2.643.100.113.2
 subjectSignTool = ПАК «Подпись УЦ» (тестовый)
+@ROOT_OCSP@
 
 [ext_leaf]
 basicConstraints = critical, CA:FALSE
@@ -122,12 +132,71 @@ authorityKeyIdentifier = keyid
 certificatePolicies = 1.2.643.100.113.1
 subjectSignTool = СКЗИ «Подпись ВК» (тестовое)
 issuerSignTool = signTool:ПАК «Подпись УЦ» (тестовый), cATool:ПАК «Подпись УЦ» 2.0 (тестовый), signToolCert:СФ/000-0000 (тестовое), cAToolCert:СФ/000-0001 (тестовое)
+@CA_OCSP@
 "#;
+
+/// How a new PKI is made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The URL of the root's OCSP responder, written into the issuing CA's certificate.
+    pub root_ocsp: Option<String>,
+    /// The URL of the issuing CA's OCSP responder, written into every leaf certificate.
+    pub ca_ocsp: Option<String>,
+}
+
+/// One of the PKI's certification authorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// The trusted root: it issues the issuing CA.
+    Root,
+    /// The issuing CA: it issues the cards' certificates.
+    Issuing,
+    /// The root nobody trusts: it issues the untrusted-ca profile.
+    Untrusted,
+}
+
+impl Authority {
+    /// The section of openssl.cnf, the database directory and the certificate and key files.
+    fn files(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Self::Root => ("root_ca", "root", "root.pem", "root.key"),
+            Self::Issuing => ("issuing_ca", "ca", "ca.pem", "ca.key"),
+            Self::Untrusted => (
+                "untrusted_ca",
+                "untrusted",
+                "untrusted-root.pem",
+                "untrusted-root.key",
+            ),
+        }
+    }
+}
+
+/// The configuration line naming an OCSP responder, or none. The URL goes into a configuration
+/// file, so it must be one line of plain characters.
+fn ocsp_line(url: Option<&str>) -> Result<String, PkiError> {
+    let Some(url) = url else {
+        return Ok(String::new());
+    };
+    let plain = url.starts_with("http://")
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'"' | b'$' | b'\\'));
+    if !plain {
+        return Err(PkiError::OcspUrl(url.to_owned()));
+    }
+    Ok(format!("authorityInfoAccess = OCSP;URI:{url}"))
+}
 
 impl Pki {
     /// Creates the PKI in `dir` unless it is already there. Safe to call from several processes
     /// at once: they take turns under a lock file.
     pub fn init(dir: &Path) -> Result<Self, PkiError> {
+        Self::init_with(dir, &Options::default())
+    }
+
+    /// [`Pki::init`], with `options` for a PKI that is made now (an existing one is kept as it
+    /// is).
+    pub fn init_with(dir: &Path, options: &Options) -> Result<Self, PkiError> {
         fs::create_dir_all(dir).map_err(|e| PkiError::Io(dir.display().to_string(), e))?;
         let dir = dir
             .canonicalize()
@@ -140,7 +209,7 @@ impl Pki {
         if pki.path("root.pem").exists() {
             return Err(PkiError::Incomplete(pki.dir.clone()));
         }
-        pki.create()?;
+        pki.create(options)?;
         Ok(pki)
     }
 
@@ -161,7 +230,10 @@ impl Pki {
         Ok(file)
     }
 
-    fn create(&self) -> Result<(), PkiError> {
+    fn create(&self, options: &Options) -> Result<(), PkiError> {
+        // Checked before anything is written: a refused URL leaves no half-made PKI.
+        let root_ocsp = ocsp_line(options.root_ocsp.as_deref())?;
+        let ca_ocsp = ocsp_line(options.ca_ocsp.as_deref())?;
         for ca in ["root", "ca", "untrusted"] {
             let db = self.dir.join("db").join(ca);
             let new = db.join("new");
@@ -172,7 +244,11 @@ impl Pki {
             write(&db.join("crlnumber"), "1000\n")?;
         }
         let dir = self.dir.display().to_string();
-        write(&self.path("openssl.cnf"), &CONFIG.replace("@DIR@", &dir))?;
+        let config = CONFIG
+            .replace("@DIR@", &dir)
+            .replace("@ROOT_OCSP@", &root_ocsp)
+            .replace("@CA_OCSP@", &ca_ocsp);
+        write(&self.path("openssl.cnf"), &config)?;
         let cnf = self.path("openssl.cnf");
         let cnf = cnf.to_string_lossy();
 
@@ -249,7 +325,8 @@ impl Pki {
         Ok(())
     }
 
-    /// Revokes a certificate of the issuing CA and writes the CRLs again.
+    /// Revokes a certificate issued by one of the PKI's CAs (a card's certificate by the issuing
+    /// CA, or the issuing CA's own by the root) and writes the CRLs again.
     pub fn revoke(&self, certificate: &Path) -> Result<(), PkiError> {
         let _lock = self.lock()?;
         let bytes = fs::read(certificate)
@@ -260,6 +337,9 @@ impl Pki {
                 command: "x509 (parse)".into(),
                 stderr: e.to_string(),
             })?;
+        let authority = self
+            .issuer_of(&cert)?
+            .ok_or_else(|| PkiError::NotIssuedHere(certificate.display().to_string()))?;
         let pem = self.path("revoking.pem");
         let text = cert.to_pem().map_err(|e| PkiError::OpenSsl {
             command: "x509 (pem)".into(),
@@ -271,11 +351,50 @@ impl Pki {
             "-config",
             &self.s("openssl.cnf"),
             "-name",
-            "issuing_ca",
+            authority.files().0,
             "-revoke",
             &pem.to_string_lossy(),
         ])?;
         self.update_crls()
+    }
+
+    /// The CA of this PKI that issued `cert` (by name and key identifier, as OpenSSL matches an
+    /// issuer), if any.
+    fn issuer_of(&self, cert: &openssl::x509::X509Ref) -> Result<Option<Authority>, PkiError> {
+        for authority in [Authority::Issuing, Authority::Root, Authority::Untrusted] {
+            let path = self.path(authority.files().2);
+            let bytes = fs::read(&path).map_err(|e| PkiError::Io(path.display().to_string(), e))?;
+            let ca = openssl::x509::X509::from_pem(&bytes).map_err(|e| PkiError::OpenSsl {
+                command: "x509 (parse)".into(),
+                stderr: e.to_string(),
+            })?;
+            if ca.issued(cert) == openssl::x509::X509VerifyResult::OK {
+                return Ok(Some(authority));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The `openssl ocsp` responder of `authority`, answering on `port` from the CA's own
+    /// database and signing with the CA's key. It reads the database again when it changes, but
+    /// only between two requests (OpenSSL 3.0 checks before it waits for the next one): the
+    /// first request after a change is answered from the old one. `-ignore_err` keeps it running
+    /// after a malformed request; `-timeout` stops one silent client from holding it.
+    pub fn ocsp_responder(&self, authority: Authority, port: u16) -> Command {
+        let (_, db, certificate, key) = authority.files();
+        let mut command = Command::new("openssl");
+        command
+            .arg("ocsp")
+            .arg("-index")
+            .arg(self.dir.join("db").join(db).join("index.txt"))
+            .arg("-CA")
+            .arg(self.path(certificate))
+            .arg("-rsigner")
+            .arg(self.path(certificate))
+            .arg("-rkey")
+            .arg(self.path(key))
+            .args(["-port", &port.to_string(), "-ignore_err", "-timeout", "5"]);
+        command
     }
 
     /// Writes the CRLs again (after a revocation, say).
@@ -535,6 +654,27 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ocsp_urls_are_plain_http_on_one_line() {
+        assert_eq!(ocsp_line(None).expect("none"), "");
+        assert_eq!(
+            ocsp_line(Some("http://127.0.0.1:8888")).expect("plain"),
+            "authorityInfoAccess = OCSP;URI:http://127.0.0.1:8888"
+        );
+        for bad in [
+            "https://ocsp.example",
+            "http://a, caIssuers;URI:http://b",
+            "http://a\nbasicConstraints = CA:TRUE",
+            "http://a b",
+            "http://$dir",
+        ] {
+            assert!(
+                matches!(ocsp_line(Some(bad)), Err(PkiError::OcspUrl(_))),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn civil_dates_are_right_around_known_days() {
