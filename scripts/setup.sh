@@ -11,6 +11,9 @@ fi
 PACKAGES=(
     # PC/SC, the virtual reader, tools to look at cards
     pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc
+    # PKCS#11: SoftHSM2 and OpenSC's module as third-party tokens for the PKCS#11 tier, p11-kit's
+    # module registry
+    softhsm2 opensc-pkcs11 p11-kit
     # OpenSSL with the GOST engine (the virtual card, the portal, the tests' verifier)
     openssl libssl-dev libengine-gost-openssl pkg-config
     # building Rust crates with C parts; curl for the scripts
