@@ -17,6 +17,9 @@ pub const PIN: &str = "12345678";
 
 /// A card's PIN try counter starts here, and a right PIN restores it (docs/cards.md).
 pub const MAX_PIN_TRIES: u8 = 3;
+/// Every GOST token's PUK (docs/cards.md, RESET RETRY COUNTER), and the tries it allows.
+pub const PUK: &str = "87654321";
+pub const MAX_PUK_TRIES: u8 = 10;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -126,6 +126,105 @@ pub fn verify_pin(
     }
 }
 
+/// A PIN block of CHANGE REFERENCE DATA and RESET RETRY COUNTER: 16 bytes, the PIN padded with
+/// `FF` (docs/cards.md). The PIN inside, if the block is well formed.
+fn unpad(block: &[u8], (min_len, max_len): (usize, usize)) -> Option<&[u8]> {
+    let end = block.iter().position(|b| *b == 0xFF).unwrap_or(block.len());
+    let (pin, padding) = block.split_at(end);
+    let printable = pin.iter().all(|b| b.is_ascii_graphic());
+    let padded = padding.iter().all(|b| *b == 0xFF);
+    ((min_len..=max_len).contains(&pin.len()) && printable && padded).then_some(pin)
+}
+
+/// The two 16-byte blocks of CHANGE REFERENCE DATA / RESET RETRY COUNTER: (the code that
+/// authorises, the new PIN), or the status word to answer.
+fn two_blocks(data: &[u8], length: (usize, usize)) -> Result<(&[u8], String), u16> {
+    if data.len() != 32 {
+        return Err(sw::WRONG_LENGTH);
+    }
+    let (first, second) = data.split_at(16);
+    // The new PIN's form is checked before anything is compared, so a typo in it costs no try.
+    let new = unpad(second, length).ok_or(sw::WRONG_DATA)?;
+    let first = unpad(first, length).ok_or(sw::WRONG_DATA)?;
+    Ok((first, String::from_utf8_lossy(new).into_owned()))
+}
+
+/// CHANGE REFERENCE DATA: the old PIN is compared as VERIFY compares it; when right, the new PIN
+/// replaces it. Leaves the PIN not verified.
+pub fn change_pin(
+    state: &mut CardState,
+    data: &[u8],
+    length: (usize, usize),
+    verified: &mut bool,
+) -> Vec<u8> {
+    *verified = false;
+    let (old, new) = match two_blocks(data, length) {
+        Ok(blocks) => blocks,
+        Err(sw) => return status(sw),
+    };
+    let persisted = &mut state.data;
+    let max = persisted.pin_max_tries;
+    let outcome = check_pin(
+        old,
+        &persisted.pin,
+        &mut persisted.pin_tries_left,
+        max,
+        length,
+    );
+    match outcome {
+        PinOutcome::Blocked => return status(sw::BLOCKED),
+        PinOutcome::BadLength => return status(sw::WRONG_DATA),
+        PinOutcome::Verified => persisted.pin = new,
+        PinOutcome::Wrong { .. } => {}
+    }
+    if state.save().is_err() {
+        return status(sw::NO_PRECISE_DIAGNOSIS);
+    }
+    match outcome {
+        PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
+        _ => status(sw::OK),
+    }
+}
+
+/// RESET RETRY COUNTER: the PUK, with its own counter, sets a new PIN and restores the PIN's
+/// tries.
+pub fn unblock_pin(
+    state: &mut CardState,
+    data: &[u8],
+    length: (usize, usize),
+    verified: &mut bool,
+) -> Vec<u8> {
+    *verified = false;
+    let (puk, new) = match two_blocks(data, length) {
+        Ok(blocks) => blocks,
+        Err(sw) => return status(sw),
+    };
+    let persisted = &mut state.data;
+    let outcome = check_pin(
+        puk,
+        &persisted.puk,
+        &mut persisted.puk_tries_left,
+        testdata::MAX_PUK_TRIES,
+        length,
+    );
+    match outcome {
+        PinOutcome::Blocked => return status(sw::BLOCKED),
+        PinOutcome::BadLength => return status(sw::WRONG_DATA),
+        PinOutcome::Verified => {
+            persisted.pin = new;
+            persisted.pin_tries_left = persisted.pin_max_tries;
+        }
+        PinOutcome::Wrong { .. } => {}
+    }
+    if state.save().is_err() {
+        return status(sw::NO_PRECISE_DIAGNOSIS);
+    }
+    match outcome {
+        PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
+        _ => status(sw::OK),
+    }
+}
+
 /// The PIN rules of docs/cards.md: a blocked PIN is not compared, a length out of range does not
 /// count, a wrong PIN costs a try, a right one restores them all.
 #[derive(Debug, PartialEq, Eq)]
@@ -206,5 +305,40 @@ mod tests {
             PinOutcome::Blocked
         );
         assert_eq!(tries, 0);
+    }
+
+    fn block(pin: &[u8]) -> Vec<u8> {
+        let mut b = pin.to_vec();
+        b.resize(16, 0xFF);
+        b
+    }
+
+    #[test]
+    fn pin_blocks_are_16_bytes_padded_with_ff() {
+        assert_eq!(unpad(&block(b"12345678"), (4, 16)), Some(&b"12345678"[..]));
+        assert_eq!(
+            unpad(&block(b"1234567890123456"), (4, 16)).map(<[u8]>::len),
+            Some(16)
+        );
+        // Too short, not printable, or data after the padding: not a PIN.
+        assert_eq!(unpad(&block(b"123"), (4, 16)), None);
+        assert_eq!(unpad(&block(b"12\x0034"), (4, 16)), None);
+        let mut gap = block(b"1234");
+        gap[10] = b'9';
+        assert_eq!(unpad(&gap, (4, 16)), None);
+    }
+
+    #[test]
+    fn the_new_pin_is_checked_before_anything_is_compared() {
+        let mut data = block(b"12345678");
+        data.extend(block(b"12"));
+        assert_eq!(two_blocks(&data, (4, 16)), Err(sw::WRONG_DATA));
+        assert_eq!(two_blocks(&data[..31], (4, 16)), Err(sw::WRONG_LENGTH));
+        let mut good = block(b"12345678");
+        good.extend(block(b"87654321"));
+        assert_eq!(
+            two_blocks(&good, (4, 16)),
+            Ok((&b"12345678"[..], "87654321".to_owned()))
+        );
     }
 }

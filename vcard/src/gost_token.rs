@@ -1,7 +1,9 @@
 //! The GOST token application, written from docs/cards.md ("GOST token").
 
 use crate::apdu::{self, respond, status, Apdu};
-use crate::applet::{sign_hash, sw, tlv, verify_pin, Applet, CardAlgorithm};
+use crate::applet::{
+    change_pin, sign_hash, sw, tlv, unblock_pin, verify_pin, Applet, CardAlgorithm,
+};
 use crate::state::CardState;
 
 pub const ATR: [u8; 19] = [
@@ -133,6 +135,10 @@ impl GostTokenApplet {
                 ],
                 sw::OK,
             ),
+            (0x01, 0x04) => respond(
+                &[self.state.data.puk_tries_left, testdata::MAX_PUK_TRIES],
+                sw::OK,
+            ),
             _ => status(sw::DATA_NOT_FOUND),
         }
     }
@@ -153,6 +159,18 @@ impl GostTokenApplet {
             };
         }
         verify_pin(&mut self.state, &c.data, PIN_LENGTH, &mut self.verified)
+    }
+
+    /// CHANGE REFERENCE DATA (`24`) and RESET RETRY COUNTER (`2C`) of the PIN `81`.
+    fn manage_pin(&mut self, c: &Apdu) -> Vec<u8> {
+        if (c.p1, c.p2) != (0x00, 0x81) {
+            return status(sw::WRONG_P1P2);
+        }
+        if c.ins == 0x24 {
+            change_pin(&mut self.state, &c.data, PIN_LENGTH, &mut self.verified)
+        } else {
+            unblock_pin(&mut self.state, &c.data, PIN_LENGTH, &mut self.verified)
+        }
     }
 
     fn manage_security_environment(&mut self, c: &Apdu) -> Vec<u8> {
@@ -240,6 +258,7 @@ impl Applet for GostTokenApplet {
             0x20 => self.verify(&c),
             0x22 => self.manage_security_environment(&c),
             0x2A => self.sign(&c),
+            0x24 | 0x2C => self.manage_pin(&c),
             _ => status(sw::INS_NOT_SUPPORTED),
         }
     }

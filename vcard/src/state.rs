@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use openssl::pkey::{PKey, Private};
 use serde::{Deserialize, Serialize};
 
-use testdata::{KeyKind, Profile, MAX_PIN_TRIES, PIN};
+use testdata::{KeyKind, Profile, MAX_PIN_TRIES, MAX_PUK_TRIES, PIN, PUK};
 
 use crate::applet::CardAlgorithm;
 use crate::pki::{self, Pki, PkiError};
@@ -36,7 +36,21 @@ pub struct Persisted {
     pub pin: String,
     pub pin_tries_left: u8,
     pub pin_max_tries: u8,
+    /// The PUK that unblocks the PIN, and its own counter (cards made before it existed get the
+    /// test PUK with every try).
+    #[serde(default = "default_puk")]
+    pub puk: String,
+    #[serde(default = "default_puk_tries")]
+    pub puk_tries_left: u8,
     pub keys: Vec<PersistedKey>,
+}
+
+fn default_puk() -> String {
+    PUK.to_owned()
+}
+
+fn default_puk_tries() -> u8 {
+    MAX_PUK_TRIES
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +133,8 @@ impl CardState {
             pin: PIN.to_owned(),
             pin_tries_left: profile.pin_tries_left.min(MAX_PIN_TRIES),
             pin_max_tries: MAX_PIN_TRIES,
+            puk: PUK.to_owned(),
+            puk_tries_left: MAX_PUK_TRIES,
             keys: vec![PersistedKey {
                 reference,
                 kind: profile.key,
