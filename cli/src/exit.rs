@@ -25,6 +25,7 @@ pub fn code(failure: &Failure) -> u8 {
         Failure::Flow(e) => flow(e),
         Failure::Local { code, .. } => match *code {
             "not-logged-in" => NOT_LOGGED_IN,
+            "pin-mismatch" => PIN,
             _ => OTHER,
         },
     }
@@ -39,6 +40,9 @@ fn flow(e: &FlowError) -> u8 {
             | TokenError::PinBlocked
             | TokenError::PinLengthRefused
             | TokenError::LastTryNotConfirmed
+            | TokenError::PukIncorrect { .. }
+            | TokenError::PukBlocked
+            | TokenError::NewPinRefused
             | TokenError::PinFormat(_) => PIN,
             _ => CARD,
         },
@@ -99,6 +103,10 @@ mod tests {
         all.push(card(TokenError::PinBlocked));
         all.push(card(TokenError::PinLengthRefused));
         all.push(card(TokenError::LastTryNotConfirmed));
+        all.push(card(TokenError::PukIncorrect { tries_left: 9 }));
+        all.push(card(TokenError::PukBlocked));
+        all.push(card(TokenError::NewPinRefused));
+        all.push(card(TokenError::PinManagementNotSupported));
         for e in [
             FlowError::LastTryNotConfirmed,
             FlowError::NoCard,
@@ -167,6 +175,7 @@ mod tests {
             "runtime",
             "cancelled",
             "outbox",
+            "pin-mismatch",
         ] {
             all.push(Failure::local(code));
         }

@@ -7,6 +7,7 @@ mod account;
 mod cards;
 mod exit;
 mod failure;
+mod pin;
 mod prompt;
 
 use std::path::PathBuf;
@@ -97,6 +98,19 @@ enum Command {
     },
     /// Checks pcscd, readers, cards, certificates, the portal and the keyring, with hints.
     Diagnose,
+    /// Changes the card's PIN, or unblocks it with the PUK.
+    Pin {
+        #[command(subcommand)]
+        action: PinCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PinCommand {
+    /// A new PIN, after the current one (with --pin-stdin: current, new, new again, a line each).
+    Change(CardOptions),
+    /// A new PIN, after the PUK; the PIN's tries are restored (with --pin-stdin: PUK, new, new).
+    Unblock(CardOptions),
 }
 
 /// Which card and key, and how the PIN comes: the same for every command that signs.
@@ -196,6 +210,10 @@ fn main() -> ExitCode {
         }
         Command::Outbox { action } => account::outbox(&common, action.is_some()),
         Command::Diagnose => account::diagnose(&common),
+        Command::Pin { action } => match action {
+            PinCommand::Change(card) => pin::run(&common, client::pin::PinAction::Change, &card),
+            PinCommand::Unblock(card) => pin::run(&common, client::pin::PinAction::Unblock, &card),
+        },
     };
     match result {
         Ok(code) => code,

@@ -123,6 +123,10 @@ pub fn card_code(e: &TokenError) -> &'static str {
         TokenError::PinBlocked => "pin-blocked",
         TokenError::PinLengthRefused | TokenError::PinFormat(_) => "pin-format",
         TokenError::LastTryNotConfirmed => "pin-last-try",
+        TokenError::PukIncorrect { .. } => "puk-incorrect",
+        TokenError::PukBlocked => "puk-blocked",
+        TokenError::NewPinRefused => "pin-new-refused",
+        TokenError::PinManagementNotSupported => "pin-change-unsupported",
         _ => "card-error",
     }
 }
@@ -369,21 +373,7 @@ pub fn choose_key(
     certificates: &CertificateCache,
     deadline: std::time::Duration,
 ) -> Result<ChosenKey, FlowError> {
-    let reader = match &choice.reader {
-        Some(name) => name.clone(),
-        None => {
-            let known: Vec<_> = token::list_readers()
-                .map_err(TokenError::from)?
-                .into_iter()
-                .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
-                .collect();
-            match known.as_slice() {
-                [] => return Err(FlowError::NoCard),
-                [one] => one.reader.clone(),
-                _ => return Err(FlowError::SeveralCards),
-            }
-        }
-    };
+    let reader = choose_reader(choice)?;
     let (kind, contents) = certificates.read_card(&Reader::new(&reader).with_deadline(deadline))?;
     let pin = contents.pin;
     let mut keys: Vec<_> = contents
@@ -416,6 +406,23 @@ pub fn choose_key(
             })
         }
         _ => Err(FlowError::SeveralCertificates),
+    }
+}
+
+/// The reader named, or the only one holding a card Podpis knows.
+pub fn choose_reader(choice: &CardChoice) -> Result<String, FlowError> {
+    if let Some(name) = &choice.reader {
+        return Ok(name.clone());
+    }
+    let known: Vec<_> = token::list_readers()
+        .map_err(TokenError::from)?
+        .into_iter()
+        .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
+        .collect();
+    match known.as_slice() {
+        [] => Err(FlowError::NoCard),
+        [one] => Ok(one.reader.clone()),
+        _ => Err(FlowError::SeveralCards),
     }
 }
 

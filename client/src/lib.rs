@@ -15,6 +15,7 @@ pub mod flow;
 pub mod keystore;
 pub mod messages;
 pub mod outbox;
+pub mod pin;
 pub mod portal;
 pub mod session;
 

@@ -78,6 +78,11 @@ pub const CLIENT_CODES: &[&str] = &[
     "pin-blocked",
     "pin-format",
     "pin-last-try",
+    "puk-incorrect",
+    "puk-blocked",
+    "pin-new-refused",
+    "pin-change-unsupported",
+    "pin-mismatch",
     "person-mismatch",
     "not-an-organisation",
     "cancelled",
@@ -136,6 +141,15 @@ pub fn error(e: &FlowError, language: Language) -> String {
             )
         ),
         // The code's words say what to do; the detail is for whoever helps the user.
+        FlowError::Card(TokenError::PukIncorrect { tries_left }) => format!(
+            "{base} {}",
+            phrase(
+                Phrase::TriesLeft {
+                    tries_left: *tries_left
+                },
+                language
+            )
+        ),
         FlowError::Card(card) if e.code() == "card-error" => format!("{base} ({card})"),
         FlowError::ChallengeForAnotherPortal { named } => format!("{base} ({named})"),
         // Said for every kept request, and only for those: the same code (a portal that cannot
@@ -197,6 +211,11 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "pin-incorrect" => ("Неверный PIN.", "Wrong PIN."),
         "pin-blocked" => ("PIN заблокирован. Разблокируйте носитель PUK-кодом или обратитесь в удостоверяющий центр.", "The PIN is blocked. Unblock the card with its PUK or contact your certification authority."),
         "pin-format" => ("PIN не подходит по длине или содержит недопустимые символы.", "The PIN has the wrong length or characters."),
+        "puk-incorrect" => ("Неверный PUK.", "Wrong PUK."),
+        "puk-blocked" => ("PUK заблокирован: разблокировать носитель может только удостоверяющий центр, выдавший его.", "The PUK is blocked: only the certification authority that issued the card can unblock it."),
+        "pin-new-refused" => ("Носитель не принял новый PIN: проверьте длину (4–16 символов) и символы (латиница, цифры, знаки). Ничего не изменено.", "The card refused the new PIN: check its length (4 to 16 characters) and its characters (Latin letters, digits, signs). Nothing was changed."),
+        "pin-change-unsupported" => ("Этот носитель не позволяет сменить или разблокировать PIN здесь: обратитесь к его выпустившей организации.", "This card does not let its PIN be changed or unblocked here: ask whoever issued it."),
+        "pin-mismatch" => ("Новый PIN и его повтор не совпадают. Ничего не изменено.", "The new PIN and its repetition differ. Nothing was changed."),
         "pin-last-try" => ("Осталась последняя попытка ввода PIN: нужно явное подтверждение.", "One PIN try is left: explicit confirmation is needed."),
         "person-mismatch" => ("Сертификат принадлежит другому человеку (СНИЛС не совпадает с учётной записью). Вставьте свой носитель.", "The certificate belongs to another person (its SNILS is not the account's). Insert your own card."),
         "not-an-organisation" => ("Для регистрации организации нужен сертификат юридического лица (с ОГРН).", "Registering an organisation needs a legal-entity certificate (with OGRN)."),
@@ -285,6 +304,16 @@ pub enum Phrase<'a> {
     LastTryNeedsConsent,
     DocumentToSign,
     SignDocumentQuestion,
+    CurrentPinPrompt {
+        tries_left: u8,
+    },
+    PukPrompt {
+        tries_left: u8,
+    },
+    NewPinPrompt,
+    NewPinAgainPrompt,
+    PinChanged,
+    PinUnblocked,
     /// Diagnostics: the smart card service answers.
     ServiceRunning,
     /// Diagnostics: the keyring stores and reads a secret.
@@ -359,6 +388,25 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
         Phrase::DocumentToSign => l.pick("Документ для подписи:", "The document to sign:").to_owned(),
         Phrase::SignDocumentQuestion => l
             .pick("Подписать этот документ? [y/N] ", "Sign this document? [y/N] ")
+            .to_owned(),
+        Phrase::CurrentPinPrompt { tries_left } => l.pick(
+            format!("Текущий PIN (осталось попыток: {tries_left}): "),
+            format!("Current PIN ({tries_left} tries left): "),
+        ),
+        Phrase::PukPrompt { tries_left } => l.pick(
+            format!("PUK (осталось попыток: {tries_left}): "),
+            format!("PUK ({tries_left} tries left): "),
+        ),
+        Phrase::NewPinPrompt => l.pick("Новый PIN: ", "New PIN: ").to_owned(),
+        Phrase::NewPinAgainPrompt => l
+            .pick("Новый PIN ещё раз: ", "New PIN again: ")
+            .to_owned(),
+        Phrase::PinChanged => l.pick("PIN изменён.", "The PIN is changed.").to_owned(),
+        Phrase::PinUnblocked => l
+            .pick(
+                "PIN разблокирован и заменён новым.",
+                "The PIN is unblocked and replaced by the new one.",
+            )
             .to_owned(),
         Phrase::ServiceRunning => l.pick("работает", "running").to_owned(),
         Phrase::KeyringUsable => l.pick("доступно", "usable").to_owned(),
@@ -514,6 +562,12 @@ mod tests {
             Phrase::RequestKept,
             Phrase::ServiceRunning,
             Phrase::KeyringUsable,
+            Phrase::CurrentPinPrompt { tries_left: 3 },
+            Phrase::PukPrompt { tries_left: 10 },
+            Phrase::NewPinPrompt,
+            Phrase::NewPinAgainPrompt,
+            Phrase::PinChanged,
+            Phrase::PinUnblocked,
             Phrase::LoggedIn,
             Phrase::LoggedOut,
             Phrase::NoRequestsWaiting,

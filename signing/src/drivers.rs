@@ -137,4 +137,34 @@ pub trait CardDriver: Send + Sync {
         pin: &Pin,
         last_try: LastTry,
     ) -> Result<Vec<u8>, TokenError>;
+
+    /// Changes the PIN: `old` is compared as VERIFY compares it (a wrong one spends a try), with
+    /// the same rules for a blocked PIN and the last try. A card family that does not offer it
+    /// says [`TokenError::PinManagementNotSupported`].
+    fn change_pin(
+        &self,
+        _t: &mut dyn Transport,
+        _old: &Pin,
+        _new: &Pin,
+        _last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        Err(TokenError::PinManagementNotSupported)
+    }
+
+    /// Unblocks the PIN with the PUK and sets `new`; the PUK has its own counter, read in the same
+    /// transaction, with the same rule for its last try.
+    fn unblock_pin(
+        &self,
+        _t: &mut dyn Transport,
+        _puk: &Pin,
+        _new: &Pin,
+        _last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        Err(TokenError::PinManagementNotSupported)
+    }
+
+    /// The PUK's try counter, where the family has a PUK.
+    fn puk_status(&self, _t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
+        Err(TokenError::PinManagementNotSupported)
+    }
 }

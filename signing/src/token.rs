@@ -139,6 +139,28 @@ impl Reader {
         })
     }
 
+    /// Changes the PIN (the old one is compared as VERIFY compares it, in the same transaction as
+    /// the counter that decides the last-try consent). The card is reset afterwards.
+    pub fn change_pin(&self, old: Pin, new: Pin, last_try: LastTry) -> Result<(), TokenError> {
+        self.run(pcsc::Disposition::ResetCard, move |driver, t| {
+            driver.change_pin(t, &old, &new, last_try)
+        })
+    }
+
+    /// Unblocks the PIN with the PUK and sets a new one.
+    pub fn unblock_pin(&self, puk: Pin, new: Pin, last_try: LastTry) -> Result<(), TokenError> {
+        self.run(pcsc::Disposition::ResetCard, move |driver, t| {
+            driver.unblock_pin(t, &puk, &new, last_try)
+        })
+    }
+
+    /// The PUK's try counter, without touching it.
+    pub fn puk_status(&self) -> Result<PinStatus, TokenError> {
+        self.run(pcsc::Disposition::LeaveCard, |driver, t| {
+            driver.puk_status(t)
+        })
+    }
+
     /// Runs `op` inside one transaction on its own thread and context, and waits at most the
     /// deadline for it.
     fn run<T: Send + 'static>(

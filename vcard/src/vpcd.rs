@@ -170,10 +170,32 @@ fn write_message(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
     stream.write_all(&message)
 }
 
-/// Hex of a message, with the data of VERIFY masked: the trace never shows a PIN.
+/// Hex of a message, with the data of VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER
+/// masked: the trace never shows a PIN or a PUK.
 fn masked(message: &[u8]) -> String {
     match message {
-        [cla, 0x20, p1, p2, _lc, ..] => format!("{cla:02X}20{p1:02X}{p2:02X} **"),
+        [cla, ins @ (0x20 | 0x24 | 0x2C), p1, p2, _lc, ..] => {
+            format!("{cla:02X}{ins:02X}{p1:02X}{p2:02X} **")
+        }
         other => hex::encode_upper(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn the_trace_masks_every_pin_and_puk() {
+        let pin_block = b"12345678\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF";
+        for ins in [0x20u8, 0x24, 0x2C] {
+            let mut apdu = vec![0x00, ins, 0x00, 0x81, 0x20];
+            apdu.extend_from_slice(pin_block);
+            apdu.extend_from_slice(pin_block);
+            let line = masked(&apdu);
+            assert!(!line.contains("3132333435363738"), "{line}");
+            assert!(line.ends_with("**"), "{line}");
+        }
+        assert_eq!(masked(&[0x00, 0xCA, 0x01, 0x03, 0x00]), "00CA010300");
     }
 }

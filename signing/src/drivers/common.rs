@@ -106,6 +106,79 @@ pub(crate) fn verify(
     }
 }
 
+/// Which code authorises a PIN change or unblock, for the words of its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Authorising {
+    /// The old PIN (CHANGE REFERENCE DATA).
+    Pin,
+    /// The PUK (RESET RETRY COUNTER).
+    Puk,
+}
+
+/// CHANGE REFERENCE DATA (`24`) or RESET RETRY COUNTER (`2C`) of PIN `pin_reference`: the
+/// authorising code and the new PIN, each padded to 16 bytes with `FF` (docs/cards.md), in a
+/// zeroed buffer. `counter` is the authorising code's counter read in this same transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn change_reference_data(
+    t: &mut dyn Transport,
+    ins: u8,
+    pin_reference: u8,
+    (min, max): (usize, usize),
+    counter: PinStatus,
+    last_try: LastTry,
+    authorising: (&Pin, Authorising),
+    new: &Pin,
+) -> Result<(), TokenError> {
+    let (code, which) = authorising;
+    let blocked = match which {
+        Authorising::Pin => TokenError::PinBlocked,
+        Authorising::Puk => TokenError::PukBlocked,
+    };
+    if counter.is_blocked() {
+        return Err(blocked);
+    }
+    if counter.is_last_try() && last_try != LastTry::Confirmed {
+        return Err(TokenError::LastTryNotConfirmed);
+    }
+    code.check_length(min, max)?;
+    new.check_length(min, max)?;
+    let mut apdu = zeroize::Zeroizing::new(Vec::with_capacity(5 + 32));
+    apdu.extend_from_slice(&[0x00, ins, 0x00, pin_reference, 32]);
+    for secret in [code, new] {
+        let mut block = [0xFFu8; 16];
+        block[..secret.expose().len()].copy_from_slice(secret.expose());
+        apdu.extend_from_slice(&block);
+        zeroize::Zeroize::zeroize(&mut block);
+    }
+    let raw = t.transmit(&apdu);
+    let response = Response::parse(&raw?)?;
+    let max_tries = counter.max_tries;
+    match response.sw.status() {
+        Status::Success => Ok(()),
+        Status::VerifyFailed { tries_left: 0 } | Status::AuthBlocked => Err(blocked),
+        Status::VerifyFailed { tries_left } if tries_left > max_tries => {
+            Err(TokenError::Malformed(format!(
+                "the card answered {}: more tries left than the maximum of {max_tries}",
+                response.sw
+            )))
+        }
+        Status::VerifyFailed { tries_left } => Err(match which {
+            Authorising::Pin => TokenError::PinIncorrect { tries_left },
+            Authorising::Puk => TokenError::PukIncorrect { tries_left },
+        }),
+        Status::WrongData => Err(TokenError::NewPinRefused),
+        Status::InsNotSupported => Err(TokenError::PinManagementNotSupported),
+        _ => Err(TokenError::Status {
+            op: if ins == 0x24 {
+                "CHANGE REFERENCE DATA"
+            } else {
+                "RESET RETRY COUNTER"
+            },
+            sw: response.sw,
+        }),
+    }
+}
+
 /// Selects the application `aid`; a card without it says so with `6A82`.
 pub(crate) fn select(t: &mut dyn Transport, aid: &[u8]) -> Result<(), TokenError> {
     let response = exchange(t, &select_application(aid))?;

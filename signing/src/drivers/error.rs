@@ -34,6 +34,17 @@ pub enum TokenError {
     LastTryNotConfirmed,
     #[error("the card refused the PIN's length")]
     PinLengthRefused,
+    /// The PUK was wrong; the card says how many PUK tries are left.
+    #[error("wrong PUK: {tries_left} tries left")]
+    PukIncorrect { tries_left: u8 },
+    #[error("the PUK is blocked")]
+    PukBlocked,
+    /// The card refused the new PIN's form (length or characters); nothing was spent.
+    #[error("the card refused the new PIN")]
+    NewPinRefused,
+    /// This card's application does not let its PIN be changed or unblocked by Podpis.
+    #[error("this card does not let its PIN be changed or unblocked here")]
+    PinManagementNotSupported,
     #[error(transparent)]
     PinFormat(#[from] PinFormatError),
     #[error("the card has no key {0}")]

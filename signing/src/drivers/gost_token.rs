@@ -3,7 +3,7 @@
 use hex_literal::hex;
 use sha2::{Digest, Sha256};
 
-use super::common::{self, read_binary, run, select, verify, MAX_FILE_SIZE};
+use super::common::{self, read_binary, run, select, verify, Authorising, MAX_FILE_SIZE};
 use super::{
     CardDriver, CardKey, CardKind, KeyAlgorithm, KnownCertificates, TokenContents, TokenError,
 };
@@ -22,6 +22,8 @@ impl GostToken {
     /// The PIN's try counter starts at 3 (docs/cards.md, common rules): a card that reports
     /// another maximum, or more tries left, is not following the profile.
     pub const MAX_TRIES: u8 = 3;
+    /// The PUK's maximum tries (docs/cards.md, RESET RETRY COUNTER).
+    pub const MAX_PUK_TRIES: u8 = 10;
 }
 
 // SELECT application, READ BINARY, MSE SET and PSO are the common ones (`super::common`).
@@ -41,6 +43,7 @@ pub fn get_data(tag: u8) -> Command {
 const TAG_SERIAL: u8 = 0x01;
 const TAG_LABEL: u8 = 0x02;
 const TAG_PIN_STATUS: u8 = 0x03;
+const TAG_PUK_STATUS: u8 = 0x04;
 
 impl CardDriver for GostToken {
     fn kind(&self) -> CardKind {
@@ -117,6 +120,75 @@ impl CardDriver for GostToken {
             pin,
         )?;
         common::sign_hash(t, algorithm, key, hash)
+    }
+
+    fn change_pin(
+        &self,
+        t: &mut dyn Transport,
+        old: &Pin,
+        new: &Pin,
+        last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        select(t, &Self::AID)?;
+        let counter = read_pin_status(t)?;
+        common::change_reference_data(
+            t,
+            INS_CHANGE_REFERENCE_DATA,
+            Self::PIN_REFERENCE,
+            Self::PIN_LENGTH,
+            counter,
+            last_try,
+            (old, Authorising::Pin),
+            new,
+        )
+    }
+
+    fn unblock_pin(
+        &self,
+        t: &mut dyn Transport,
+        puk: &Pin,
+        new: &Pin,
+        last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        select(t, &Self::AID)?;
+        let counter = read_puk_status(t)?;
+        common::change_reference_data(
+            t,
+            INS_RESET_RETRY_COUNTER,
+            Self::PIN_REFERENCE,
+            Self::PIN_LENGTH,
+            counter,
+            last_try,
+            (puk, Authorising::Puk),
+            new,
+        )
+    }
+
+    fn puk_status(&self, t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
+        select(t, &Self::AID)?;
+        read_puk_status(t)
+    }
+}
+
+const INS_CHANGE_REFERENCE_DATA: u8 = 0x24;
+const INS_RESET_RETRY_COUNTER: u8 = 0x2C;
+
+/// The PUK's counter (GET DATA `0104`): at most 10, as docs/cards.md says; anything else is
+/// malformed.
+fn read_puk_status(t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
+    match run(t, "GET DATA PUK status", &get_data(TAG_PUK_STATUS))?.as_slice() {
+        &[tries_left, max_tries]
+            if max_tries == GostToken::MAX_PUK_TRIES && tries_left <= max_tries =>
+        {
+            Ok(PinStatus {
+                tries_left,
+                max_tries,
+            })
+        }
+        other => Err(TokenError::Malformed(format!(
+            "PUK status {}",
+            hex::encode_upper(other)
+        ))),
     }
 }
 
@@ -684,5 +756,107 @@ mod tests {
         assert!(parse_key_directory(&hex!("A0 03 830101")).is_err());
         assert!(parse_key_directory(&hex!("A0 0C 830101 800109 5102C001")).is_err());
         assert!(parse_key_directory(&hex!("A0 FF")).is_err());
+    }
+
+    /// `old ‖ new`, each padded to 16 bytes with FF, as docs/cards.md shows it.
+    const CHANGE: &str =
+        "0024008120 3132333435363738FFFFFFFFFFFFFFFF 3837363534333231FFFFFFFFFFFFFFFF";
+    const UNBLOCK: &str =
+        "002C008120 3837363534333231FFFFFFFFFFFFFFFF 3131313132323232FFFFFFFFFFFFFFFF";
+
+    fn pins(a: &str, b: &str) -> (Pin, Pin) {
+        (
+            Pin::new(a.into()).expect("pin"),
+            Pin::new(b.into()).expect("pin"),
+        )
+    }
+
+    #[test]
+    fn changes_the_pin_with_the_bytes_of_docs_cards_md() {
+        let (old, new) = pins("12345678", "87654321");
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010300", "0303 9000"),
+            (CHANGE, "9000"),
+        ]);
+        GostToken
+            .change_pin(&mut t, &old, &new, LastTry::NotConfirmed)
+            .expect("changed");
+    }
+
+    #[test]
+    fn a_refused_change_says_why_and_never_leaks_a_pin() {
+        let (old, new) = pins("12345678", "87654321");
+        for (answer, expected) in [
+            ("63C2", TokenError::PinIncorrect { tries_left: 2 }),
+            ("63C0", TokenError::PinBlocked),
+            ("6983", TokenError::PinBlocked),
+            ("6A80", TokenError::NewPinRefused),
+            ("63CF", TokenError::Malformed(String::new())),
+        ] {
+            let mut t = ScriptedTransport::new(&[
+                (SELECT, "9000"),
+                ("00CA010300", "0303 9000"),
+                (CHANGE, answer),
+            ]);
+            let err = GostToken
+                .change_pin(&mut t, &old, &new, LastTry::NotConfirmed)
+                .unwrap_err();
+            match expected {
+                TokenError::Malformed(_) => assert!(matches!(err, TokenError::Malformed(_))),
+                expected => assert_eq!(err, expected, "{answer}"),
+            }
+            let text = format!("{err:?} {err}");
+            assert!(!text.contains("12345678") && !text.contains("87654321"));
+        }
+        // The last try, unconfirmed: nothing is sent.
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010300", "0103 9000")]);
+        assert_eq!(
+            GostToken.change_pin(&mut t, &old, &new, LastTry::NotConfirmed),
+            Err(TokenError::LastTryNotConfirmed)
+        );
+    }
+
+    #[test]
+    fn unblocks_with_the_puk_and_its_own_counter() {
+        let (puk, new) = pins("87654321", "11112222");
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010400", "0A0A 9000"),
+            (UNBLOCK, "9000"),
+        ]);
+        GostToken
+            .unblock_pin(&mut t, &puk, &new, LastTry::NotConfirmed)
+            .expect("unblocked");
+        let mut t = ScriptedTransport::new(&[
+            (SELECT, "9000"),
+            ("00CA010400", "0A0A 9000"),
+            (UNBLOCK, "63C9"),
+        ]);
+        assert_eq!(
+            GostToken.unblock_pin(&mut t, &puk, &new, LastTry::NotConfirmed),
+            Err(TokenError::PukIncorrect { tries_left: 9 })
+        );
+        // A blocked PUK is never sent; a counter over 10 is malformed.
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010400", "000A 9000")]);
+        assert_eq!(
+            GostToken.unblock_pin(&mut t, &puk, &new, LastTry::NotConfirmed),
+            Err(TokenError::PukBlocked)
+        );
+        let mut t = ScriptedTransport::new(&[(SELECT, "9000"), ("00CA010400", "0F0F 9000")]);
+        assert!(matches!(
+            GostToken.unblock_pin(&mut t, &puk, &new, LastTry::NotConfirmed),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn the_uec_does_not_offer_pin_management() {
+        let (old, new) = pins("12345678", "87654321");
+        let mut t = ScriptedTransport::new(&[]);
+        assert_eq!(
+            super::super::uec::Uec.change_pin(&mut t, &old, &new, LastTry::Confirmed),
+            Err(TokenError::PinManagementNotSupported)
+        );
     }
 }
