@@ -17,6 +17,7 @@ pub struct Config {
     /// The origin documents must name; defaults to `http://<listen>`.
     pub origin: Option<String>,
     pub limits: Limits,
+    pub retention: Retention,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct Limits {
     pub challenge_ttl: Duration,
     /// Logins per minute, per login name and per remote address.
     pub logins_per_minute: u32,
+    /// Challenges per minute per account (and six times as many per remote address).
+    pub challenges_per_minute: u32,
     /// Confirmation requests per minute per account.
     pub confirmations_per_minute: u32,
     /// How long one OCSP responder may take to answer.
@@ -40,8 +43,32 @@ impl Default for Limits {
             session_ttl: Duration::from_secs(3600),
             challenge_ttl: Duration::from_secs(300),
             logins_per_minute: 10,
+            challenges_per_minute: 30,
             confirmations_per_minute: 30,
             ocsp_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How long what the portal stores is kept, and how often the old is swept away.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// How long an expired challenge is kept, so that a request signed for it is still told
+    /// `nonce-expired` rather than `nonce-unknown`. (A used one stays as long as the request
+    /// that used it.)
+    pub expired_challenges: Duration,
+    /// How long the audit trail is kept.
+    pub audit: Duration,
+    /// How often expired challenges and sessions and old audit rows are deleted.
+    pub sweep_interval: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            expired_challenges: Duration::from_secs(3600),
+            audit: Duration::from_secs(90 * 86_400),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }

@@ -30,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use sqlx::SqlitePool;
 
-pub use config::{Config, Limits};
+pub use config::{Config, Limits, Retention};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -42,6 +42,8 @@ pub struct AppState {
     login_addresses: Arc<limits::RateLimiter>,
     confirmations: Arc<limits::RateLimiter>,
     confirmation_addresses: Arc<limits::RateLimiter>,
+    challenges: Arc<limits::RateLimiter>,
+    challenge_addresses: Arc<limits::RateLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,10 @@ impl AppState {
             confirmation_addresses: Arc::new(limits::RateLimiter::new(
                 limits.confirmations_per_minute.saturating_mul(6),
             )),
+            challenges: Arc::new(limits::RateLimiter::new(limits.challenges_per_minute)),
+            challenge_addresses: Arc::new(limits::RateLimiter::new(
+                limits.challenges_per_minute.saturating_mul(6),
+            )),
             trust: Arc::new(trust),
             config: Arc::new(config),
         })
@@ -89,6 +95,42 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
+/// Deletes what the portal no longer needs, as of `now`: expired sessions, challenges expired
+/// longer than [`Retention::expired_challenges`] ago that no request used, and audit rows older
+/// than [`Retention::audit`]. The server runs it every [`Retention::sweep_interval`].
+pub async fn sweep(
+    db: &SqlitePool,
+    retention: &Retention,
+    now: i64,
+) -> Result<store::Swept, sqlx::Error> {
+    let seconds = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    store::sweep(
+        db,
+        now,
+        now.saturating_sub(seconds(retention.expired_challenges)),
+        now.saturating_sub(seconds(retention.audit)),
+    )
+    .await
+}
+
+/// Sweeps every `retention.sweep_interval` until dropped (aborted with the server).
+fn start_sweeping(db: SqlitePool, retention: Retention) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(retention.sweep_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match sweep(&db, &retention, now()).await {
+                Ok(swept) if swept != store::Swept::default() => {
+                    tracing::debug!("swept {swept:?}");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("cannot sweep the database: {e}"),
+            }
+        }
+    })
+}
+
 /// A portal listening on its socket.
 #[derive(Debug)]
 pub struct Running {
@@ -96,12 +138,15 @@ pub struct Running {
     pub origin: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     pub async fn stop(self) -> Result<(), std::io::Error> {
         let _ = self.shutdown.send(());
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        self.sweeper.abort();
+        served
     }
 }
 
@@ -117,6 +162,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     config.listen = address;
     let state = AppState::new(config).await?;
     let origin = state.config.origin();
+    let sweeper = start_sweeping(state.db.clone(), state.config.retention.clone());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
@@ -131,6 +177,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         origin,
         shutdown,
         task,
+        sweeper,
     })
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use portal::{Config, Limits};
+use portal::{Config, Limits, Retention};
 
 /// The sandbox portal of the confirmation protocol. Run it with OPENSSL_CONF pointing at
 /// config/openssl-gost.cnf (the GOST engine verifies the signatures).
@@ -46,6 +46,22 @@ enum Command {
         /// Logins per login name per minute.
         #[arg(long, default_value_t = 10)]
         logins_per_minute: u32,
+        /// Challenges per account per minute (six times as many per remote address).
+        #[arg(long, default_value_t = 30)]
+        challenges_per_minute: u32,
+        /// Lifetime of a session, in seconds.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+        session_ttl_secs: u64,
+        /// How long an expired challenge is kept (so that a late request hears nonce-expired,
+        /// not nonce-unknown), in seconds.
+        #[arg(long, default_value_t = 3600)]
+        expired_challenges_kept_secs: u64,
+        /// How long the audit trail is kept, in seconds (default 90 days).
+        #[arg(long, default_value_t = 90 * 86_400)]
+        audit_retention_secs: u64,
+        /// How often expired challenges and sessions and old audit rows are deleted, in seconds.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        sweep_interval_secs: u64,
         /// How long an OCSP responder named by a certificate may take to answer, in seconds.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         ocsp_timeout_secs: u64,
@@ -92,6 +108,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             confirmations_per_minute,
             logins_per_minute,
             ocsp_timeout_secs,
+            challenges_per_minute,
+            session_ttl_secs,
+            expired_challenges_kept_secs,
+            audit_retention_secs,
+            sweep_interval_secs,
         } => {
             let config = Config {
                 listen,
@@ -104,7 +125,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     confirmations_per_minute,
                     logins_per_minute,
                     ocsp_timeout: Duration::from_secs(ocsp_timeout_secs),
+                    challenges_per_minute,
+                    session_ttl: Duration::from_secs(session_ttl_secs),
                     ..Limits::default()
+                },
+                retention: Retention {
+                    expired_challenges: Duration::from_secs(expired_challenges_kept_secs),
+                    audit: Duration::from_secs(audit_retention_secs),
+                    sweep_interval: Duration::from_secs(sweep_interval_secs),
                 },
             };
             let running = portal::start(config).await.map_err(|e| e.to_string())?;

@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
-use crate::{Config, Limits, Running, StartError};
+use crate::{Config, Limits, Retention, Running, StartError};
 
 /// Where Debian's OpenSSL 3 GOST engine lives (package `libengine-gost-openssl`).
 pub const GOST_ENGINE: &str = "/usr/lib/x86_64-linux-gnu/engines-3/gost.so";
@@ -83,6 +83,7 @@ pub async fn start(dir: &Path, pki: &Path) -> Result<Running, SandboxError> {
         crls: vec![pki.join("crl.pem"), pki.join("root-crl.pem")],
         origin: None,
         limits: Limits::default(),
+        retention: Retention::default(),
     };
     match crate::start(config(ADDRESS)).await {
         Err(StartError::Listen(..)) => {

@@ -404,6 +404,61 @@ pub async fn apply_confirmation(
     Ok(Applied::Accepted(result))
 }
 
+// Sweeping.
+
+/// How many rows a sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: u64,
+    pub challenges: u64,
+    pub audit_events: u64,
+}
+
+/// Deletes the sessions expired at `now`, the challenges expired before `challenges_before`
+/// that no confirmation used (a used one is part of its request's record), and the audit rows
+/// from before `audit_before`.
+pub async fn sweep(
+    db: &SqlitePool,
+    now: i64,
+    challenges_before: i64,
+    audit_before: i64,
+) -> Result<Swept, sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected();
+    let challenges = sqlx::query(
+        "DELETE FROM challenges WHERE expires_at < ?
+         AND NOT EXISTS (SELECT 1 FROM confirmations WHERE confirmations.nonce = challenges.nonce)",
+    )
+    .bind(challenges_before)
+    .execute(db)
+    .await?
+    .rows_affected();
+    let audit_events = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+        .bind(audit_before)
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(Swept {
+        sessions,
+        challenges,
+        audit_events,
+    })
+}
+
+/// How many rows each swept table holds: (sessions, challenges, audit events).
+#[cfg(test)]
+pub(crate) async fn swept_table_rows(db: &SqlitePool) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM challenges),
+                (SELECT COUNT(*) FROM audit_events)",
+    )
+    .fetch_one(db)
+    .await
+}
+
 // The audit trail.
 
 /// Records an attempt. A failure to record is logged, not returned: the answer stands.

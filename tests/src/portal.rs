@@ -159,7 +159,18 @@ impl Portal {
     }
 
     pub fn challenge(&self, token: &str, purpose: Purpose) -> Challenge {
-        let response = Self::http()
+        self.challenge_over(&Self::http(), token, purpose)
+    }
+
+    /// [`Portal::challenge`] over a client of the caller's, whose connections are kept (a load
+    /// of thousands then measures the portal, not the making of clients and connections).
+    pub fn challenge_over(
+        &self,
+        http: &reqwest::blocking::Client,
+        token: &str,
+        purpose: Purpose,
+    ) -> Challenge {
+        let response = http
             .post(format!("{}/api/v1/challenges", self.url))
             .bearer_auth(token)
             .json(&serde_json::json!({ "purpose": purpose }))

@@ -552,6 +552,84 @@ fn rate_limited_and_unauthorised() {
     assert_code(portal.submit("made-up", b"x"), 401, "unauthorised");
 }
 
+/// A bounded load on loopback: two thousand challenges and eighty logins in a few seconds.
+/// With lifetimes of a second or two and a sweep every second, the rows they leave (challenges,
+/// sessions, audit events) are deleted: the database holds what is live, not all that ever was.
+#[test]
+fn under_load_the_database_stays_bounded() {
+    const ROUNDS: usize = 2;
+    const THREADS: usize = 4;
+    const CHALLENGES: usize = 250;
+    const LOGINS: usize = 10;
+    let portal = Arc::new(Portal::start(&[
+        "--challenge-ttl-secs",
+        "1",
+        "--expired-challenges-kept-secs",
+        "1",
+        "--session-ttl-secs",
+        "3",
+        "--audit-retention-secs",
+        "2",
+        "--sweep-interval-secs",
+        "1",
+        "--challenges-per-minute",
+        "1000000",
+        "--logins-per-minute",
+        "1000000",
+    ]));
+    let rows = |portal: &Portal| {
+        [
+            "SELECT COUNT(*) FROM sessions",
+            "SELECT COUNT(*) FROM challenges",
+            "SELECT COUNT(*) FROM audit_events",
+        ]
+        .map(|sql| portal.query_count(sql))
+    };
+    let started = std::time::Instant::now();
+    let mut peak = [0; 3];
+    for _ in 0..ROUNDS {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let portal = Arc::clone(&portal);
+                std::thread::spawn(move || {
+                    let http = Portal::http();
+                    // A new session every few challenges: each lives two to three seconds.
+                    let mut token = String::new();
+                    for i in 0..CHALLENGES {
+                        if i % (CHALLENGES / LOGINS) == 0 {
+                            token = portal.login_as("entrepreneur").0;
+                        }
+                        portal.challenge_over(&http, &token, Purpose::ConfirmIdentity);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("load thread");
+        }
+        for (peak, now) in peak.iter_mut().zip(rows(&portal)) {
+            *peak = (*peak).max(now);
+        }
+    }
+    let issued = ROUNDS * THREADS * CHALLENGES;
+    let load = started.elapsed();
+    // Everything issued expires within two seconds of the last request; a sweep follows within one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut left = rows(&portal);
+    while left != [0, 0, 0] && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        left = rows(&portal);
+    }
+    println!(
+        "{issued} challenges and {} logins in {load:?}; rows at the end of a round at most \
+         (sessions, challenges, audit) {peak:?}; {:?} after the load, then {left:?}",
+        ROUNDS * THREADS * LOGINS,
+        started.elapsed() - load,
+    );
+    assert_eq!(left, [0, 0, 0], "the sweep left rows behind");
+    assert!(peak[1] > 0, "the load was seen");
+}
+
 /// 50 copies of one signed request at once: exactly one effect, the same answer for all.
 #[test]
 fn fifty_concurrent_copies_have_one_effect_and_one_answer() {

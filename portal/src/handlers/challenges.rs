@@ -4,6 +4,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use protocol::codes;
 
 use super::{random_token, Authenticated, Remote};
 use crate::error::ApiError;
@@ -18,6 +19,23 @@ pub async fn challenge(
 ) -> Result<(StatusCode, Json<protocol::Challenge>), ApiError> {
     let Json(request) = body?;
     let t = now();
+    // Each challenge is a row until it is swept: the pace is bounded per account and per address.
+    if !state.challenges.allow(&auth.account, t) || !state.challenge_addresses.allow(&remote, t) {
+        store::audit(
+            &state.db,
+            t,
+            Some(&auth.account),
+            &remote,
+            "challenge",
+            codes::RATE_LIMITED,
+            None,
+        )
+        .await;
+        return Err(ApiError::new(
+            codes::RATE_LIMITED,
+            "Too many challenges asked for; wait a minute and try again.",
+        ));
+    }
     let row = ChallengeRow {
         nonce: random_token(),
         account: auth.account,

@@ -11,7 +11,7 @@ use tower::ServiceExt;
 
 use crate::store::{self, NewAccount};
 use crate::verify::TrustStore;
-use crate::{app, AppState, Config, Limits};
+use crate::{app, AppState, Config, Limits, Retention};
 
 const PASSWORD: &str = "ivanov-sandbox-1";
 
@@ -25,6 +25,7 @@ async fn portal(limits: Limits) -> (AppState, tempfile::TempDir) {
         crls: Vec::new(),
         origin: None,
         limits,
+        retention: Retention::default(),
     };
     let state = AppState::with_trust(config, TrustStore::empty())
         .await
@@ -387,4 +388,117 @@ async fn unknown_endpoints_and_methods_are_not_found() {
     assert_refused(&answer, StatusCode::NOT_FOUND, codes::NOT_FOUND);
     let answer = send(&state, get("/api/v1/confirmations", None)).await;
     assert_refused(&answer, StatusCode::NOT_FOUND, codes::NOT_FOUND);
+}
+
+async fn ask_challenge(state: &AppState, token: &str) -> (StatusCode, Value) {
+    let body = json!({ "purpose": "confirm-identity" });
+    send(
+        state,
+        json_request(Method::POST, "/api/v1/challenges", Some(token), &body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn challenges_beyond_the_limit_are_refused() {
+    let limits = Limits {
+        challenges_per_minute: 2,
+        ..Limits::default()
+    };
+    let (state, _dir) = portal(limits).await;
+    let token = token(&state).await;
+    for _ in 0..2 {
+        assert_eq!(ask_challenge(&state, &token).await.0, StatusCode::CREATED);
+    }
+    let answer = ask_challenge(&state, &token).await;
+    assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED);
+    assert!(audited(&state, "challenge", codes::RATE_LIMITED).await);
+    let (_, challenges, _) = store::swept_table_rows(&state.db).await.expect("rows");
+    assert_eq!(challenges, 2, "a refused challenge is not stored");
+}
+
+/// The sweep deletes expired sessions, challenges expired longer than the margin that no request
+/// used, and audit rows past their retention; what is still needed stays.
+#[tokio::test]
+async fn the_sweep_keeps_what_is_needed_and_deletes_the_rest() {
+    let (state, _dir) = portal(Limits::default()).await;
+    let retention = Retention {
+        expired_challenges: std::time::Duration::from_secs(600),
+        audit: std::time::Duration::from_secs(86_400),
+        sweep_interval: std::time::Duration::from_secs(60),
+    };
+    let t = 1_800_000_000;
+    let challenge = |nonce: &str, expires_at: i64| store::ChallengeRow {
+        nonce: nonce.into(),
+        account: "acc-ivanov".into(),
+        purpose: Purpose::ConfirmIdentity.as_str().into(),
+        origin: "http://127.0.0.1:8780".into(),
+        created_at: expires_at - 300,
+        expires_at,
+        used_at: None,
+    };
+    for row in [
+        challenge("live", t + 100),
+        challenge("expired-recently", t - 599),
+        challenge("expired-long-ago", t - 601),
+        challenge("used-long-ago", t - 5000),
+    ] {
+        store::insert_challenge(&state.db, &row)
+            .await
+            .expect("challenge");
+    }
+    let applied = store::apply_confirmation(
+        &state.db,
+        &store::Acceptance {
+            request: "request-1",
+            body_sha256: "body",
+            nonce: "used-long-ago",
+            account: "acc-ivanov",
+            purpose: Purpose::ConfirmIdentity,
+            certificate_sha256: "certificate",
+            organisation: None,
+            now: t - 5200,
+        },
+    )
+    .await
+    .expect("apply");
+    assert!(matches!(applied, store::Applied::Accepted(_)));
+    store::insert_session(&state.db, "live", "acc-ivanov", t - 10, t + 10)
+        .await
+        .expect("session");
+    store::insert_session(&state.db, "expired", "acc-ivanov", t - 4000, t)
+        .await
+        .expect("session");
+    store::audit(&state.db, t - 86_399, None, "here", "login", "ok", None).await;
+    store::audit(&state.db, t - 86_401, None, "here", "login", "ok", None).await;
+
+    let swept = crate::sweep(&state.db, &retention, t).await.expect("sweep");
+    assert_eq!(
+        swept,
+        store::Swept {
+            sessions: 1,
+            challenges: 1,
+            audit_events: 1,
+        }
+    );
+    for (nonce, kept) in [
+        ("live", true),
+        ("expired-recently", true),
+        ("expired-long-ago", false),
+        ("used-long-ago", true),
+    ] {
+        let row = store::challenge_by_nonce(&state.db, nonce)
+            .await
+            .expect("read");
+        assert_eq!(row.is_some(), kept, "{nonce}");
+    }
+    assert_eq!(
+        store::account_by_token(&state.db, "live", t)
+            .await
+            .expect("read"),
+        Some("acc-ivanov".into())
+    );
+    // A second sweep finds nothing more.
+    let again = crate::sweep(&state.db, &retention, t).await.expect("sweep");
+    assert_eq!(again, store::Swept::default());
 }
