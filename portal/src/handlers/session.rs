@@ -48,40 +48,33 @@ pub async fn login(
         ));
     }
     let refused = ApiError::new(codes::UNAUTHORISED, "The login or the password is wrong.");
-    let Some(credentials) = store::find_login(&state.db, &login).await? else {
-        store::audit(
-            &state.db,
-            t,
-            None,
-            &remote,
-            "login",
-            codes::UNAUTHORISED,
-            None,
-        )
-        .await;
-        return Err(refused);
+    // An unknown login is checked against a dummy hash of the same cost, and refused after the
+    // same work and the same audit row as a wrong password: its answer takes as long.
+    let (account, hash) = match store::find_login(&state.db, &login).await? {
+        Some(credentials) => (Some(credentials.account), credentials.password_hash),
+        None => (None, crate::passwords::UNKNOWN_LOGIN.to_owned()),
     };
-    let account = credentials.account;
     let password = request.password;
-    let hash = credentials.password_hash;
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let good = tokio::task::spawn_blocking(move || crate::passwords::verify(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
-    if !good {
-        let outcome = codes::UNAUTHORISED;
-        store::audit(
-            &state.db,
-            t,
-            Some(&account),
-            &remote,
-            "login",
-            outcome,
-            None,
-        )
-        .await;
-        return Err(refused);
-    }
+    let account = match account {
+        Some(account) if good => account,
+        account => {
+            store::audit(
+                &state.db,
+                t,
+                account.as_deref(),
+                &remote,
+                "login",
+                codes::UNAUTHORISED,
+                None,
+            )
+            .await;
+            return Err(refused);
+        }
+    };
     let token = random_token();
     let expires = t + state.config.limits.session_ttl.as_secs() as i64;
     store::insert_session(&state.db, &token_sha256(&token), &account, t, expires).await?;

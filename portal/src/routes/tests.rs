@@ -502,3 +502,45 @@ async fn the_sweep_keeps_what_is_needed_and_deletes_the_rest() {
     let again = crate::sweep(&state.db, &retention, t).await.expect("sweep");
     assert_eq!(again, store::Swept::default());
 }
+
+/// Whether a login exists must not show in how long the refusal takes: a wrong password for a
+/// known login and any password for an unknown one cost one Argon2 verification each. Compares
+/// the medians of the two in one run, as a ratio (a timing, so run by hand, not a unit test that
+/// a slow machine could fail):
+/// `cargo nextest run -p portal --run-ignored only -E 'test(login_timing)' --no-capture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing measurement; run it by hand"]
+async fn login_timing_does_not_tell_whether_a_login_exists() {
+    const ROUNDS: usize = 41;
+    let limits = Limits {
+        logins_per_minute: 1_000_000,
+        ..Limits::default()
+    };
+    let (state, _dir) = portal(limits).await;
+    let median = |mut times: Vec<std::time::Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    // Interleaved, so that whatever else the machine does falls on both alike.
+    for round in 0..ROUNDS {
+        let started = std::time::Instant::now();
+        let answer = login(&state, "+79990000001", "not-the-password").await;
+        known.push(started.elapsed());
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+        let started = std::time::Instant::now();
+        let answer = login(&state, &format!("+7999555{round:04}"), "not-the-password").await;
+        unknown.push(started.elapsed());
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+    println!(
+        "login refusal, median of {ROUNDS}: known login with a wrong password {known:?}, \
+         unknown login {unknown:?}; unknown/known = {ratio:.2}"
+    );
+    assert!(
+        (0.8..1.25).contains(&ratio),
+        "an unknown login is told apart by its time: ratio {ratio:.2}"
+    );
+}
