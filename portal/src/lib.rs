@@ -5,8 +5,9 @@
 //! (config/openssl-gost.cnf): [`start`] refuses to run without it.
 //!
 //! Where things are: `routes` lists every route; `handlers/` parse, ask and answer; `verify`
-//! checks the signature and the certificate (OpenSSL); `checks` decides the rest of a confirmation
-//! (pure); `store` owns every SQL statement. With the `sandbox` feature, `sandbox` starts a portal
+//! checks the signature and the certificate (OpenSSL), `ocsp` asks the responders certificates
+//! name; `checks` decides the rest of a confirmation (pure); `store` owns every SQL statement, and
+//! [`sweep`] deletes what is no longer needed. With the `sandbox` feature, `sandbox` starts a portal
 //! inside another program (the desktop app).
 
 pub mod checks;

@@ -585,6 +585,8 @@ fn free_port() -> u16 {
 /// certificates and the issuing CA's certificate is made with the PKI: free ports the kernel
 /// picks (never a fixed one, which parallel tests and other programs would fight over), then
 /// handed to `pki init` and to `openssl ocsp -port`, which cannot be given a bound socket.
+/// (OpenSSL 3.0's responder takes no address either: it listens on every interface, `[::]`,
+/// while the certificates name 127.0.0.1.)
 pub struct OwnPki {
     pub dir: PathBuf,
     responders: Vec<Responder>,
