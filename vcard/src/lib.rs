@@ -54,6 +54,33 @@ pub enum OpenError {
     State(#[from] StateError),
 }
 
+/// `inner` behind another ATR: a card that answers to reset as `atr` says (a vendor token's,
+/// say) and to every APDU as `inner` does (`podpis-vcard --atr`).
+pub struct WithAtr {
+    inner: Box<dyn Applet>,
+    atr: Vec<u8>,
+}
+
+impl WithAtr {
+    pub fn new(inner: Box<dyn Applet>, atr: Vec<u8>) -> Self {
+        Self { inner, atr }
+    }
+}
+
+impl Applet for WithAtr {
+    fn atr(&self) -> Vec<u8> {
+        self.atr.clone()
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.inner.process(apdu)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

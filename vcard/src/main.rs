@@ -54,6 +54,10 @@ struct CardArgs {
     /// Prepare the state directory (key and certificate) and exit without connecting.
     #[arg(long)]
     prepare_only: bool,
+    /// Answer to reset with this ATR (hex) instead of the profile's, e.g. a Rutoken ECP's
+    /// 3B8B015275746F6B656E20454350A0; the card still answers APDUs as its profile does.
+    #[arg(long, value_name = "HEX", value_parser = parse_atr)]
+    atr: Option<Atr>,
 }
 
 #[derive(Subcommand)]
@@ -186,6 +190,19 @@ fn parse_ins(text: &str) -> Result<u8, String> {
         .map_err(|e| format!("an instruction byte in hex: {e}"))
 }
 
+#[derive(Clone)]
+struct Atr(Vec<u8>);
+
+/// An ATR as ISO/IEC 7816-3 allows it: TS 3B or 3F, and at most 33 bytes.
+fn parse_atr(text: &str) -> Result<Atr, String> {
+    let atr = hex::decode(text.replace([' ', ':'], ""))
+        .map_err(|e| format!("hex bytes, e.g. 3B8B01...: {e}"))?;
+    match atr.first() {
+        Some(0x3B | 0x3F) if (2..=33).contains(&atr.len()) => Ok(Atr(atr)),
+        _ => Err("an ATR starts with 3B or 3F and has 2 to 33 bytes".into()),
+    }
+}
+
 fn run_card(args: CardArgs) -> Result<(), String> {
     let (Some(name), Some(pki_dir), Some(state_dir)) = (&args.profile, &args.pki, &args.state)
     else {
@@ -203,6 +220,9 @@ fn run_card(args: CardArgs) -> Result<(), String> {
         return Ok(());
     }
     let mut applet = vcard::applet(profile, state);
+    if let Some(Atr(atr)) = args.atr {
+        applet = Box::new(vcard::WithAtr::new(applet, atr));
+    }
     let faults = vpcd::Faults {
         vanish_after: args.vanish_after,
         vanish_on_ins: args.vanish_on_ins,
