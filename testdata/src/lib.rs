@@ -88,6 +88,8 @@ pub struct Organisation {
 pub enum Application {
     GostToken,
     Uec,
+    /// The PIV Card Application of NIST SP 800-73-4 (docs/cards.md, "PIV").
+    Piv,
 }
 
 /// The profile's key. Serialised too: the virtual card keeps it in its state file.
@@ -99,6 +101,9 @@ pub enum KeyKind {
     Gost2012_512,
     #[serde(rename = "gost2001")]
     Gost2001,
+    /// ECDSA on NIST P-256: the PIV card's key (PIV algorithm identifier 11).
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
 }
 
 /// Which CA of the test PKI issues the profile's certificate.

@@ -75,13 +75,15 @@ impl CardAlgorithm for KeyKind {
             Self::Gost2012_256 => 0x01,
             Self::Gost2012_512 => 0x02,
             Self::Gost2001 => 0x03,
+            // PIV's algorithm identifier (docs/cards.md, "PIV"): the GOST token never holds it.
+            Self::EcdsaP256 => 0x11,
         }
     }
 
     fn hash_len(self) -> usize {
         match self {
             Self::Gost2012_512 => 64,
-            Self::Gost2012_256 | Self::Gost2001 => 32,
+            Self::Gost2012_256 | Self::Gost2001 | Self::EcdsaP256 => 32,
         }
     }
 
@@ -91,6 +93,8 @@ impl CardAlgorithm for KeyKind {
             Self::Gost2012_256 => "gost2012_256",
             Self::Gost2012_512 => "gost2012_512",
             Self::Gost2001 => "gost2001",
+            // On curve P-256: pki::genpkey gives EC keys that curve.
+            Self::EcdsaP256 => "EC",
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod apdu;
 pub mod applet;
 pub mod gost_token;
+pub mod piv;
 pub mod pki;
 pub mod state;
 pub mod uec;
@@ -36,6 +37,7 @@ pub fn applet(profile: &Profile, state: CardState) -> Box<dyn Applet> {
             profile.label.clone().unwrap_or_default(),
         )),
         Application::Uec => Box::new(uec::UecApplet::new(state, &profile.person)),
+        Application::Piv => Box::new(piv::PivApplet::new(state)),
     }
 }
 
@@ -95,6 +97,7 @@ mod tests {
             "untrusted-ca",
             "blocked-pin",
             "uec",
+            "piv",
         ] {
             assert!(names.iter().any(|n| *n == expected), "{expected} missing");
         }

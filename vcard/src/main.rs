@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use vcard::{pki, testdata, vpcd};
 
-/// A virtual smart card (GOST token or UEC) for pcscd's vpcd reader, with a test PKI.
+/// A virtual smart card (GOST token, UEC or PIV) for pcscd's vpcd reader, with a test PKI.
 ///
 /// Run with OPENSSL_CONF pointing at an OpenSSL configuration that loads the GOST engine
 /// (config/openssl-gost.cnf in the repository). Every profile's PIN is 12345678.

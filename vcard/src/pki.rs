@@ -570,7 +570,10 @@ fn write_csr(subject: &[Rdn], key_pem: &Path, out: &Path) -> Result<(), PkiError
     let name = name.build();
     // The request is signed with the hash that goes with the key: GOST R 34.11-94 for a
     // GOST R 34.10-2001 key, Streebog of the key's size otherwise.
-    let digest = if key.id().as_raw() == Nid::ID_GOSTR3410_2001.as_raw() {
+    let digest = if key.id() == openssl::pkey::Id::EC {
+        // The PIV card's ECDSA P-256 key signs its request with SHA-256.
+        "SHA256"
+    } else if key.id().as_raw() == Nid::ID_GOSTR3410_2001.as_raw() {
         "md_gost94"
     } else if key.bits() == 512 {
         "md_gost12_512"
@@ -591,12 +594,18 @@ fn write_csr(subject: &[Rdn], key_pem: &Path, out: &Path) -> Result<(), PkiError
 }
 
 pub fn genpkey(algorithm: &str, out: &Path) -> Result<(), PkiError> {
+    // GOST keys take their parameter set; an EC key is the PIV card's, on curve P-256.
+    let parameters = if algorithm == "EC" {
+        "ec_paramgen_curve:P-256"
+    } else {
+        "paramset:A"
+    };
     openssl(&[
         "genpkey",
         "-algorithm",
         algorithm,
         "-pkeyopt",
-        "paramset:A",
+        parameters,
         "-out",
         &out.to_string_lossy(),
     ])
