@@ -25,6 +25,8 @@ pub const COMMANDS: &[&str] = &[
     "confirm_cancel",
     "outbox_list",
     "outbox_send",
+    "pin_target",
+    "pin_apply",
 ];
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod confirm;
+pub mod pin;
 pub mod portal;
 pub mod settings;
 pub mod trust;

@@ -56,6 +56,8 @@ pub fn run() {
             commands::confirm::confirm_cancel,
             commands::confirm::outbox_list,
             commands::confirm::outbox_send,
+            commands::pin::pin_target,
+            commands::pin::pin_apply,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -31,6 +31,10 @@ export interface TrustView { extra_ca: AnchorView | null; sandbox_pki: { dir: st
 export interface PortalInfo { portal: string; sandbox: boolean; sandbox_running: boolean }
 export type Step = "reading-card" | "checking-certificate" | "requesting-challenge" | "waiting-for-pin" | "signing-on-card" | "storing-request" | "sending" | "portal-checks" | "done";
 export type Purpose = "confirm-identity" | "register-organisation";
+/** Change the PIN with the current one, or unblock it with the PUK (src-tauri/src/commands/pin.rs). */
+export type PinAction = "change" | "unblock";
+/** The counter of the code that authorises the action: the PIN's for a change, the PUK's for an unblock. */
+export interface PinTargetView { reader: string; action: PinAction; tries_left: number; max_tries: number; last_try: boolean }
 
 export const api = {
   settings: () => invoke<Settings>("settings_get"),
@@ -55,6 +59,10 @@ export const api = {
   outbox: () => invoke<OutboxView[]>("outbox_list"),
   outboxSend: () => invoke<OutboxView[]>("outbox_send"),
   diagnose: () => invoke<Check[]>("diagnose"),
+  pinTarget: (reader: string, action: PinAction) => invoke<PinTargetView>("pin_target", { reader, action }),
+  // The three codes cross once, for one card operation; the caller clears its fields whatever the outcome.
+  pinApply: (reader: string, action: PinAction, code: string, newPin: string, newPinAgain: string, lastTryConfirmed: boolean) =>
+    invoke<void>("pin_apply", { reader, action, code, newPin, newPinAgain, lastTryConfirmed }),
 };
 
 export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promise<UnlistenFn> {
