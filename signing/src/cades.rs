@@ -1,7 +1,14 @@
 //! CAdES-BES signatures (RFC 5652 SignedData with the signed attributes of ETSI EN 319 122-1:
-//! contentType, messageDigest, signingTime, signingCertificateV2), with GOST algorithms, made in two
-//! steps so that the private-key operation can happen on a card: [`prepare`] computes the digest the
-//! card signs; [`Prepared::finish`] wraps the card's raw signature into the CMS.
+//! contentType, messageDigest, signingTime, signingCertificateV2), with GOST algorithms and, for
+//! commodity tokens, ECDSA P-256/P-384 and RSA, made in two steps so that the private-key
+//! operation can happen on a card: [`prepare`] computes the digest the card signs;
+//! [`Prepared::finish`] wraps the card's raw signature into the CMS.
+//!
+//! ECDSA and RSA follow RFC 5753 and RFC 5754: digestAlgorithm SHA-256 / SHA-384 with absent
+//! parameters; signatureAlgorithm ecdsa-with-SHA256 / -SHA384 (absent parameters) or
+//! sha256WithRSAEncryption (NULL parameters); the ECDSA signature value is the DER
+//! `Ecdsa-Sig-Value`, made here from the r ‖ s a token returns; ESSCertIDv2 leaves out its
+//! hashAlgorithm when it is SHA-256, the DEFAULT, as DER requires.
 //!
 //! Byte conventions (design.md, "GOST bytes", all measured against OpenSSL's GOST engine): the
 //! digest signed is Streebog over the DER of the signed attributes *with the SET OF tag 0x31*; the
@@ -38,6 +45,12 @@ pub mod oids {
     pub const STREEBOG_256: Oid = Oid::new_unwrap("1.2.643.7.1.1.2.2");
     pub const STREEBOG_512: Oid = Oid::new_unwrap("1.2.643.7.1.1.2.3");
     pub const GOST_R_34_11_94: Oid = Oid::new_unwrap("1.2.643.2.2.9");
+
+    pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+    pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+    pub const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+    pub const ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+    pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,8 +76,10 @@ impl From<der::Error> for CadesError {
 }
 
 impl KeyAlgorithm {
-    /// The digest that goes with the key: Streebog of the key's size, GOST R 34.11-94 for 2001.
+    /// The digest that goes with the key: Streebog of the key's size, GOST R 34.11-94 for 2001,
+    /// SHA-256 for P-256 and RSA, SHA-384 for P-384.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
         use streebog::Digest as _;
         match self {
             Self::Gost2012_256 => streebog::Streebog256::digest(data).to_vec(),
@@ -73,6 +88,8 @@ impl KeyAlgorithm {
                 use gost94::Digest as _;
                 gost94::Gost94CryptoPro::digest(data).to_vec()
             }
+            Self::EcdsaP256 | Self::Rsa { .. } => sha2::Sha256::digest(data).to_vec(),
+            Self::EcdsaP384 => sha2::Sha384::digest(data).to_vec(),
         }
     }
 
@@ -81,24 +98,86 @@ impl KeyAlgorithm {
             Self::Gost2012_256 => oids::STREEBOG_256,
             Self::Gost2012_512 => oids::STREEBOG_512,
             Self::Gost2001 => oids::GOST_R_34_11_94,
+            Self::EcdsaP256 | Self::Rsa { .. } => oids::SHA256,
+            Self::EcdsaP384 => oids::SHA384,
         }
     }
 
-    /// The public key's OID, which OpenSSL writes as the SignerInfo's signatureAlgorithm.
+    /// The public key's OID (what a certificate's SubjectPublicKeyInfo names). For GOST keys
+    /// OpenSSL also writes it as the SignerInfo's signatureAlgorithm.
     pub fn key_oid(self) -> Oid {
         match self {
             Self::Gost2012_256 => crate::certificate::oids::GOST2012_256,
             Self::Gost2012_512 => crate::certificate::oids::GOST2012_512,
             Self::Gost2001 => crate::certificate::oids::GOST2001,
+            Self::EcdsaP256 | Self::EcdsaP384 => crate::certificate::oids::EC_PUBLIC_KEY,
+            Self::Rsa { .. } => crate::certificate::oids::RSA,
+        }
+    }
+
+    /// The digestAlgorithm of the SignerInfo: GOST digests with NULL parameters as OpenSSL
+    /// writes them, SHA-2 without parameters (RFC 5754, section 2).
+    fn digest_algorithm(self) -> Result<AlgorithmIdentifierOwned, CadesError> {
+        if self.is_gost() {
+            algorithm_identifier(self.digest_oid())
+        } else {
+            Ok(AlgorithmIdentifierOwned {
+                oid: self.digest_oid(),
+                parameters: None,
+            })
+        }
+    }
+
+    /// The signatureAlgorithm of the SignerInfo: the GOST key OID with NULL (as OpenSSL), the
+    /// ECDSA-with-SHA OIDs without parameters (RFC 5753/5758), sha256WithRSAEncryption with NULL
+    /// (RFC 5754, section 3.2).
+    fn signature_algorithm(self) -> Result<AlgorithmIdentifierOwned, CadesError> {
+        match self {
+            Self::Gost2012_256 | Self::Gost2012_512 | Self::Gost2001 => {
+                algorithm_identifier(self.key_oid())
+            }
+            Self::EcdsaP256 => Ok(AlgorithmIdentifierOwned {
+                oid: oids::ECDSA_WITH_SHA256,
+                parameters: None,
+            }),
+            Self::EcdsaP384 => Ok(AlgorithmIdentifierOwned {
+                oid: oids::ECDSA_WITH_SHA384,
+                parameters: None,
+            }),
+            Self::Rsa { .. } => algorithm_identifier(oids::SHA256_WITH_RSA),
+        }
+    }
+
+    /// The signature value the CMS carries, from the token's raw signature: GOST's s ‖ r and
+    /// RSA's block as they are, ECDSA's r ‖ s as the DER `Ecdsa-Sig-Value` (RFC 5753, 7.2).
+    fn signature_value(self, raw: &[u8]) -> Result<Vec<u8>, CadesError> {
+        match self {
+            Self::EcdsaP256 | Self::EcdsaP384 => {
+                /// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`.
+                #[derive(Sequence)]
+                struct EcdsaSigValue<'a> {
+                    r: der::asn1::UintRef<'a>,
+                    s: der::asn1::UintRef<'a>,
+                }
+                let (r, s) = raw.split_at(raw.len() / 2);
+                Ok(EcdsaSigValue {
+                    r: der::asn1::UintRef::new(r)?,
+                    s: der::asn1::UintRef::new(s)?,
+                }
+                .to_der()?)
+            }
+            _ => Ok(raw.to_vec()),
         }
     }
 }
 
 /// `ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT sha256, certHash OCTET
-/// STRING, issuerSerial IssuerSerial OPTIONAL }` (RFC 5035). The hash algorithm is written out.
+/// STRING, issuerSerial IssuerSerial OPTIONAL }` (RFC 5035). The hash algorithm is written out,
+/// except SHA-256: DER leaves out a value equal to the DEFAULT.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct EssCertIdV2 {
-    pub hash_algorithm: AlgorithmIdentifierOwned,
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
     pub cert_hash: OctetString,
 }
 
@@ -114,6 +193,8 @@ pub struct Prepared {
     algorithm: KeyAlgorithm,
     certificate: Certificate,
     signed_attrs: SetOfVec<Attribute>,
+    /// The DER of the signed attributes with the SET OF tag: what the digest is taken over.
+    signed_attrs_der: Vec<u8>,
     content: Option<Vec<u8>>,
     digest_to_sign: Vec<u8>,
 }
@@ -136,10 +217,10 @@ pub fn prepare(
 ) -> Result<Prepared, CadesError> {
     let certificate = Certificate::from_der(certificate_der)
         .map_err(|e| CadesError::Certificate(e.to_string()))?;
-    let digest_alg = algorithm_identifier(algorithm.digest_oid())?;
+    let digest_alg = algorithm.digest_algorithm()?;
     let signing_certificate = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
-            hash_algorithm: digest_alg,
+            hash_algorithm: (digest_alg.oid != oids::SHA256).then_some(digest_alg),
             cert_hash: OctetString::new(algorithm.digest(certificate_der))?,
         }],
     };
@@ -158,11 +239,13 @@ pub fn prepare(
     ];
     // SetOfVec keeps DER order (sorted by encoding), which the digest has to be taken over.
     let signed_attrs = SetOfVec::try_from(attributes.to_vec())?;
-    let digest_to_sign = algorithm.digest(&signed_attrs.to_der()?);
+    let signed_attrs_der = signed_attrs.to_der()?;
+    let digest_to_sign = algorithm.digest(&signed_attrs_der);
     Ok(Prepared {
         algorithm,
         certificate,
         signed_attrs,
+        signed_attrs_der,
         content: (form == Content::Attached).then(|| content.to_vec()),
         digest_to_sign,
     })
@@ -174,11 +257,18 @@ impl Prepared {
         &self.digest_to_sign
     }
 
+    /// The bytes [`Self::digest_to_sign`] is the digest of: the DER of the signed attributes
+    /// (tag 0x31). For a token that hashes itself (a PKCS#11 hash-and-sign mechanism).
+    pub fn signed_attributes(&self) -> &[u8] {
+        &self.signed_attrs_der
+    }
+
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.algorithm
     }
 
-    /// Wraps the card's raw signature (s ‖ r) into the DER of a CMS ContentInfo.
+    /// Wraps the card's raw signature (GOST s ‖ r, ECDSA r ‖ s, the RSA block) into the DER of
+    /// a CMS ContentInfo.
     pub fn finish(self, signature: &[u8]) -> Result<Vec<u8>, CadesError> {
         let expected = self.algorithm.signature_len();
         if signature.len() != expected {
@@ -195,10 +285,10 @@ impl Prepared {
                 issuer: tbs.issuer.clone(),
                 serial_number: tbs.serial_number.clone(),
             }),
-            digest_alg: algorithm_identifier(self.algorithm.digest_oid())?,
+            digest_alg: self.algorithm.digest_algorithm()?,
             signed_attrs: Some(self.signed_attrs),
-            signature_algorithm: algorithm_identifier(self.algorithm.key_oid())?,
-            signature: OctetString::new(signature)?,
+            signature_algorithm: self.algorithm.signature_algorithm()?,
+            signature: OctetString::new(self.algorithm.signature_value(signature)?)?,
             unsigned_attrs: None,
         };
         let econtent = match &self.content {
@@ -207,9 +297,7 @@ impl Prepared {
         };
         let signed_data = SignedData {
             version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::try_from(vec![algorithm_identifier(
-                self.algorithm.digest_oid(),
-            )?])?,
+            digest_algorithms: SetOfVec::try_from(vec![self.algorithm.digest_algorithm()?])?,
             encap_content_info: EncapsulatedContentInfo {
                 econtent_type: oids::DATA,
                 econtent,

@@ -43,6 +43,9 @@ pub mod oids {
     pub const GOST2001: Oid = Oid::new_unwrap("1.2.643.2.2.19");
     pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
     pub const RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+    /// prime256v1 (NIST P-256) and secp384r1 (NIST P-384), the named curves of ECDSA keys.
+    pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+    pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
 }
 
 /// What a certificate says, in the form the CLI and the UI show.
@@ -253,6 +256,41 @@ pub fn key_algorithm(der: &[u8]) -> Option<KeyAlgorithm> {
         oids::GOST2012_512 => Some(KeyAlgorithm::Gost2012_512),
         oids::GOST2001 => Some(KeyAlgorithm::Gost2001),
         _ => None,
+    }
+}
+
+/// The key algorithm of a certificate's public key, GOST or commodity: GOST R 34.10-2012 and
+/// 2001 as [`key_algorithm`] finds them, ECDSA on P-256 or P-384, RSA with its modulus size.
+/// `None` for any other key (another curve, Ed25519, DSA...), which Podpis cannot sign with.
+pub fn signing_algorithm(der: &[u8]) -> Option<KeyAlgorithm> {
+    let cert = Certificate::from_der(der).ok()?;
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    match spki.algorithm.oid {
+        oids::EC_PUBLIC_KEY => {
+            let curve: Oid = spki.algorithm.parameters.as_ref()?.decode_as().ok()?;
+            match curve {
+                oids::P256 => Some(KeyAlgorithm::EcdsaP256),
+                oids::P384 => Some(KeyAlgorithm::EcdsaP384),
+                _ => None,
+            }
+        }
+        oids::RSA => {
+            /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+            #[derive(der::Sequence)]
+            struct RsaPublicKey<'a> {
+                modulus: der::asn1::UintRef<'a>,
+                _exponent: der::asn1::UintRef<'a>,
+            }
+            let key = RsaPublicKey::from_der(spki.subject_public_key.as_bytes()?).ok()?;
+            // UintRef drops the sign byte: the first byte holds the top bit.
+            let modulus = key.modulus.as_bytes();
+            let first = *modulus.first()?;
+            let bits = modulus.len() * 8 - first.leading_zeros() as usize;
+            Some(KeyAlgorithm::Rsa {
+                bits: u16::try_from(bits).ok()?,
+            })
+        }
+        _ => key_algorithm(der),
     }
 }
 

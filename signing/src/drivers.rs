@@ -33,22 +33,35 @@ impl CardKind {
     }
 }
 
-/// The algorithm of a key on a card (docs/cards.md, algorithm references).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The algorithm of a key: the GOST ones of the card profiles (docs/cards.md, algorithm
+/// references) and the commodity ones that PKCS#11 tokens and PIV cards carry.
+///
+/// Serialised as one string: `gost2012-256`, `gost2012-512`, `gost2001`, `ecdsa-p256`,
+/// `ecdsa-p384`, `rsa-2048` (the modulus size after `rsa-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyAlgorithm {
     Gost2012_256,
     Gost2012_512,
     Gost2001,
+    /// ECDSA on NIST P-256, over a SHA-256 digest.
+    EcdsaP256,
+    /// ECDSA on NIST P-384, over a SHA-384 digest.
+    EcdsaP384,
+    /// RSA PKCS #1 v1.5 over a SHA-256 digest; `bits` is the modulus size.
+    Rsa {
+        bits: u16,
+    },
 }
 
 impl KeyAlgorithm {
-    /// The algorithm reference byte of MSE SET and EF.KEYS.
-    pub fn reference(self) -> u8 {
+    /// The algorithm reference byte of MSE SET and EF.KEYS, for the algorithms the card profiles
+    /// of docs/cards.md have; `None` for the others, which only PKCS#11 reaches.
+    pub fn reference(self) -> Option<u8> {
         match self {
-            Self::Gost2012_256 => 0x01,
-            Self::Gost2012_512 => 0x02,
-            Self::Gost2001 => 0x03,
+            Self::Gost2012_256 => Some(0x01),
+            Self::Gost2012_512 => Some(0x02),
+            Self::Gost2001 => Some(0x03),
+            Self::EcdsaP256 | Self::EcdsaP384 | Self::Rsa { .. } => None,
         }
     }
 
@@ -61,17 +74,53 @@ impl KeyAlgorithm {
         }
     }
 
-    /// Size of the hash the card signs.
+    /// Whether this is a GOST algorithm (the only ones a qualified Russian certificate has).
+    pub fn is_gost(self) -> bool {
+        matches!(
+            self,
+            Self::Gost2012_256 | Self::Gost2012_512 | Self::Gost2001
+        )
+    }
+
+    /// Size of the hash the token signs: Streebog or GOST 94 for GOST keys, SHA-256 for P-256
+    /// and RSA, SHA-384 for P-384.
     pub fn hash_len(self) -> usize {
         match self {
             Self::Gost2012_512 => 64,
-            Self::Gost2012_256 | Self::Gost2001 => 32,
+            Self::EcdsaP384 => 48,
+            Self::Gost2012_256 | Self::Gost2001 | Self::EcdsaP256 | Self::Rsa { .. } => 32,
         }
     }
 
-    /// Size of the signature the card returns (s ‖ r).
+    /// Size of the raw signature the token returns: s ‖ r for GOST, r ‖ s for ECDSA (each half
+    /// the size of the curve's order, as PKCS#11 gives it), the modulus size for RSA.
     pub fn signature_len(self) -> usize {
-        self.hash_len() * 2
+        match self {
+            Self::Gost2012_256 | Self::Gost2012_512 | Self::Gost2001 => self.hash_len() * 2,
+            Self::EcdsaP256 => 64,
+            Self::EcdsaP384 => 96,
+            Self::Rsa { bits } => usize::from(bits).div_ceil(8),
+        }
+    }
+
+    /// The name this algorithm is serialised and shown under.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::Gost2012_256 => "gost2012-256".into(),
+            Self::Gost2012_512 => "gost2012-512".into(),
+            Self::Gost2001 => "gost2001".into(),
+            Self::EcdsaP256 => "ecdsa-p256".into(),
+            Self::EcdsaP384 => "ecdsa-p384".into(),
+            Self::Rsa { bits } => format!("rsa-{bits}").into(),
+        }
+    }
+}
+
+/// One string, so that the GOST names stay what they were before RSA (which carries its size)
+/// joined them, and JSON readers see a single field whatever the algorithm.
+impl Serialize for KeyAlgorithm {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
     }
 }
 
@@ -166,5 +215,60 @@ pub trait CardDriver: Send + Sync {
     /// The PUK's try counter, where the family has a PUK.
     fn puk_status(&self, _t: &mut dyn Transport) -> Result<PinStatus, TokenError> {
         Err(TokenError::PinManagementNotSupported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyAlgorithm;
+
+    #[test]
+    fn algorithms_serialise_as_one_string_and_the_gost_names_stay() {
+        let names: Vec<String> = [
+            KeyAlgorithm::Gost2012_256,
+            KeyAlgorithm::Gost2012_512,
+            KeyAlgorithm::Gost2001,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Rsa { bits: 2048 },
+        ]
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("json"))
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"gost2012-256\"",
+                "\"gost2012-512\"",
+                "\"gost2001\"",
+                "\"ecdsa-p256\"",
+                "\"ecdsa-p384\"",
+                "\"rsa-2048\""
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_card_profiles_algorithms_have_a_reference() {
+        assert_eq!(KeyAlgorithm::Gost2012_256.reference(), Some(0x01));
+        assert_eq!(KeyAlgorithm::Gost2012_512.reference(), Some(0x02));
+        assert_eq!(KeyAlgorithm::Gost2001.reference(), Some(0x03));
+        assert_eq!(KeyAlgorithm::EcdsaP256.reference(), None);
+        assert_eq!(KeyAlgorithm::Rsa { bits: 2048 }.reference(), None);
+        for byte in 1..=3 {
+            let algorithm = KeyAlgorithm::from_reference(byte).expect("known");
+            assert_eq!(algorithm.reference(), Some(byte));
+        }
+    }
+
+    #[test]
+    fn sizes_of_digests_and_raw_signatures() {
+        let sizes = |a: KeyAlgorithm| (a.hash_len(), a.signature_len());
+        assert_eq!(sizes(KeyAlgorithm::Gost2012_256), (32, 64));
+        assert_eq!(sizes(KeyAlgorithm::Gost2012_512), (64, 128));
+        assert_eq!(sizes(KeyAlgorithm::EcdsaP256), (32, 64));
+        assert_eq!(sizes(KeyAlgorithm::EcdsaP384), (48, 96));
+        assert_eq!(sizes(KeyAlgorithm::Rsa { bits: 2048 }), (32, 256));
+        assert_eq!(sizes(KeyAlgorithm::Rsa { bits: 1023 }), (32, 128));
     }
 }

@@ -10,16 +10,20 @@
 //! findings, CAdES, TLV, the drivers over the [`card::Transport`] trait and the PIN, because the
 //! portal verifies certificates and CMS with this crate and must not link libpcsclite (a server
 //! has no readers, and pcsc-lite need not be installed there).
+//!
+//! PKCS#11 is the default feature `pkcs11`: vendor modules loaded with `cryptoki`, probed first
+//! in a child process ([`pkcs11`]). The portal goes without it too.
 
 pub mod cades;
 pub mod card;
 pub mod certificate;
 pub mod drivers;
 pub mod pin;
+pub mod pkcs11;
 pub mod tlv;
 #[cfg(feature = "pcsc")]
 pub mod token;
 
 pub use card::CardError;
 pub use drivers::{CardKind, KeyAlgorithm, KnownCertificates, TokenError};
-pub use pin::{LastTry, Pin, PinStatus};
+pub use pin::{LastTry, Pin, PinCondition, PinStatus};

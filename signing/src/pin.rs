@@ -90,6 +90,50 @@ impl LastTry {
     }
 }
 
+/// How near a PIN is to blocking, as a token that keeps its try counter to itself tells it.
+/// PKCS#11 gives flags (`CKF_USER_PIN_COUNT_LOW`, `CKF_USER_PIN_FINAL_TRY`,
+/// `CKF_USER_PIN_LOCKED`, and the same for the SO PIN), never a count, and the standard lets a
+/// token leave the first two clear whatever happened. So [`PinCondition::NoWarning`] means "the
+/// token warns of nothing", not "every try is left", and no number is ever made up from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinCondition {
+    /// No flag set.
+    NoWarning,
+    /// A wrong PIN was entered since the last right one (`*_PIN_COUNT_LOW`); how many tries
+    /// remain is not said.
+    CountLow,
+    /// The next wrong PIN blocks it (`*_PIN_FINAL_TRY`).
+    FinalTry,
+    /// Blocked (`*_PIN_LOCKED`).
+    Locked,
+}
+
+impl PinCondition {
+    /// From the three flags; the most serious one set wins.
+    pub fn from_flags(count_low: bool, final_try: bool, locked: bool) -> Self {
+        if locked {
+            Self::Locked
+        } else if final_try {
+            Self::FinalTry
+        } else if count_low {
+            Self::CountLow
+        } else {
+            Self::NoWarning
+        }
+    }
+
+    pub fn is_blocked(self) -> bool {
+        self == Self::Locked
+    }
+
+    /// The next wrong PIN blocks it: the user is warned and asked to confirm, as with
+    /// [`PinStatus::is_last_try`].
+    pub fn is_last_try(self) -> bool {
+        self == Self::FinalTry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +169,29 @@ mod tests {
             .expect("pin")
             .check_length(4, 16)
             .is_ok());
+    }
+
+    #[test]
+    fn condition_takes_the_most_serious_flag() {
+        assert_eq!(
+            PinCondition::from_flags(false, false, false),
+            PinCondition::NoWarning
+        );
+        assert_eq!(
+            PinCondition::from_flags(true, false, false),
+            PinCondition::CountLow
+        );
+        assert_eq!(
+            PinCondition::from_flags(true, true, false),
+            PinCondition::FinalTry
+        );
+        assert_eq!(
+            PinCondition::from_flags(true, true, true),
+            PinCondition::Locked
+        );
+        assert!(PinCondition::FinalTry.is_last_try());
+        assert!(!PinCondition::CountLow.is_last_try());
+        assert!(PinCondition::Locked.is_blocked());
     }
 
     #[test]

@@ -21,12 +21,13 @@ pub fn read_binary(offset: u16, le: usize) -> Command {
     Command::new(0x00, 0xB0, p1 & 0x7F, p2).with_le(le)
 }
 
-/// MSE SET for a digital signature: `00 22 41 B6 06 80 01 aa 84 01 kk`.
-pub fn mse_set(algorithm: KeyAlgorithm, key: u8) -> Command {
+/// MSE SET for a digital signature: `00 22 41 B6 06 80 01 aa 84 01 kk`, `aa` being the
+/// algorithm reference ([`KeyAlgorithm::reference`]).
+pub fn mse_set(algorithm_reference: u8, key: u8) -> Command {
     Command::new(0x00, 0x22, 0x41, 0xB6).with_data(vec![
         0x80,
         0x01,
-        algorithm.reference(),
+        algorithm_reference,
         0x84,
         0x01,
         key,
@@ -194,14 +195,18 @@ pub(crate) fn select(t: &mut dyn Transport, aid: &[u8]) -> Result<(), TokenError
 
 /// MSE SET then PSO: COMPUTE DIGITAL SIGNATURE, after a successful VERIFY. A key the card does
 /// not have (`6A88` to MSE) is [`TokenError::KeyMissing`]; a signature of the wrong size for the
-/// algorithm is malformed.
+/// algorithm is malformed. An algorithm the card profiles do not have (no reference byte) is
+/// refused before anything is sent.
 pub(crate) fn sign_hash(
     t: &mut dyn Transport,
     algorithm: KeyAlgorithm,
     key: u8,
     hash: &[u8],
 ) -> Result<Vec<u8>, TokenError> {
-    let response = exchange(t, &mse_set(algorithm, key))?;
+    let reference = algorithm
+        .reference()
+        .ok_or(TokenError::AlgorithmUnsupported { algorithm })?;
+    let response = exchange(t, &mse_set(reference, key))?;
     match response.sw.status() {
         Status::Success => {}
         Status::ReferencedDataNotFound => return Err(TokenError::KeyMissing(key)),
@@ -247,14 +252,8 @@ mod tests {
         assert_eq!(read_binary(0x8100, 256).to_bytes(), hex!("00B0010000"));
         assert_eq!(read_binary(0, 0x11).to_bytes(), hex!("00B0000011"));
         // MSE SET: the token's 256-bit key 01 and the UEC's 2001 key 01.
-        assert_eq!(
-            mse_set(KeyAlgorithm::Gost2012_256, 1).to_bytes(),
-            hex!("002241B606800101840101")
-        );
-        assert_eq!(
-            mse_set(KeyAlgorithm::Gost2001, 1).to_bytes(),
-            hex!("002241B606800103840101")
-        );
+        assert_eq!(mse_set(0x01, 1).to_bytes(), hex!("002241B606800101840101"));
+        assert_eq!(mse_set(0x03, 1).to_bytes(), hex!("002241B606800103840101"));
         // PSO: COMPUTE DIGITAL SIGNATURE with a 32-byte hash and Le 00.
         let mut pso = hex!("002A9E9A20").to_vec();
         pso.extend_from_slice(&[0xAA; 32]);

@@ -5,7 +5,8 @@ use thiserror::Error;
 
 use super::KeyAlgorithm;
 use crate::card::{CardError, StatusWord};
-use crate::pin::PinFormatError;
+use crate::pin::{PinCondition, PinFormatError};
+use crate::pkcs11::Pkcs11Error;
 use crate::tlv::TlvError;
 
 /// What can go wrong in a card operation, from the reader up to the application.
@@ -55,6 +56,23 @@ pub enum TokenError {
         expected: usize,
         actual: usize,
     },
+    /// A wrong PIN on a token that keeps its try counter to itself (PKCS#11): no count, only
+    /// what its flags said right after the refusal. A refusal that blocked the PIN is
+    /// [`TokenError::PinBlocked`] instead.
+    #[error("wrong PIN (the token does not say how many tries are left; it says {condition:?})")]
+    PinIncorrectUncounted { condition: PinCondition },
+    /// A wrong SO PIN (the PKCS#11 counterpart of the PUK), likewise without a count.
+    #[error(
+        "wrong SO PIN (the token does not say how many tries are left; it says {condition:?})"
+    )]
+    PukIncorrectUncounted { condition: PinCondition },
+    /// The token cannot sign with this kind of key: the card profiles have no reference for it,
+    /// or a PKCS#11 token has no mechanism Podpis can ask for it.
+    #[error("this token cannot sign with a {algorithm:?} key here")]
+    AlgorithmUnsupported { algorithm: KeyAlgorithm },
+    /// What only the PKCS#11 tier meets: the module itself, its calls, its keys.
+    #[error(transparent)]
+    Pkcs11(#[from] Pkcs11Error),
 }
 
 impl From<TlvError> for TokenError {

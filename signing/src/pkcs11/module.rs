@@ -1,0 +1,294 @@
+//! A loaded module: one thread owns its `Pkcs11` context, and every call reaches it over a
+//! channel and waits at most a deadline, as the card layer (`token::Reader`) does. A vendor
+//! module can hang in any call (it talks to a token, to pcscd, to a daemon of its own); after a
+//! call passes its deadline the module is marked unusable, its thread is left to finish or not,
+//! and every later call is refused at once instead of queueing behind the stuck one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+
+use super::session;
+use super::{PinState, Pkcs11Error, ToSign, Token, TokenContents, TokenId};
+use crate::card::CardError;
+use crate::drivers::{KeyAlgorithm, TokenError};
+use crate::pin::{LastTry, Pin};
+
+type Job = Box<dyn FnOnce(&Pkcs11) + Send>;
+
+/// A PKCS#11 module loaded in this process. Cheap to clone: clones share the module's thread.
+///
+/// Load a module here only after [`probe::run`](super::probe::run) said it loads: a module that
+/// crashes takes the process that loaded it down with it, and only the probe's child process
+/// can afford that.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+    deadline: Duration,
+    pin_pad_deadline: Duration,
+    /// Set when a call passed its deadline: the thread may be stuck inside the module.
+    unusable: AtomicBool,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("path", &self.inner.path)
+            .field("unusable", &self.inner.unusable.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Module {
+    /// Long enough for a slow token's signature and short enough that a user is not left
+    /// staring at a frozen screen: the card tier's deadline.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15);
+    /// A login on a PIN pad waits for the user to type on the reader.
+    pub const DEFAULT_PIN_PAD_DEADLINE: Duration = Duration::from_secs(120);
+
+    /// Loads the module on a thread of its own and calls `C_Initialize` (letting the module use
+    /// the OS's locking), waiting at most [`Self::DEFAULT_DEADLINE`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, TokenError> {
+        Self::open_with_deadlines(path, Self::DEFAULT_DEADLINE, Self::DEFAULT_PIN_PAD_DEADLINE)
+    }
+
+    /// As [`Self::open`], with the deadline of every call and that of a call that waits for a
+    /// PIN typed on the reader.
+    pub fn open_with_deadlines(
+        path: impl Into<PathBuf>,
+        deadline: Duration,
+        pin_pad_deadline: Duration,
+    ) -> Result<Self, TokenError> {
+        let path = path.into();
+        if !path.is_file() {
+            return Err(Pkcs11Error::ModuleMissing { module: path }.into());
+        }
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), TokenError>>(1);
+        let thread_path = path.clone();
+        std::thread::Builder::new()
+            .name("podpis-pkcs11".into())
+            .spawn(move || {
+                let ctx = match load(&thread_path) {
+                    Ok(ctx) => ctx,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if ready_tx.send(Ok(())).is_err() {
+                    // The opener gave up waiting: nobody will use this context.
+                    let _ = ctx.finalize();
+                    return;
+                }
+                while let Ok(job) = queue.recv() {
+                    job(&ctx);
+                }
+                // Every handle is gone: let the module release the token and its threads.
+                let _ = ctx.finalize();
+            })
+            .map_err(|e| Pkcs11Error::Call {
+                function: "thread".into(),
+                rv: e.to_string(),
+            })?;
+        match ready_rx.recv_timeout(deadline) {
+            Ok(Ok(())) => Ok(Self {
+                inner: Arc::new(Inner {
+                    path,
+                    jobs,
+                    deadline,
+                    pin_pad_deadline,
+                    unusable: AtomicBool::new(false),
+                }),
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(CardError::NotResponding.into()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Whether an earlier call passed its deadline (every call now fails with
+    /// [`Pkcs11Error::ModuleUnusable`]).
+    pub fn is_unusable(&self) -> bool {
+        self.inner.unusable.load(Ordering::SeqCst)
+    }
+
+    /// The tokens in the module's slots, with their PIN state.
+    pub fn tokens(&self) -> Result<Vec<Token>, TokenError> {
+        let path = self.inner.path.clone();
+        self.call(self.inner.deadline, move |ctx| session::tokens(ctx, &path))
+    }
+
+    /// The token's keys that have a certificate with the same `CKA_ID`, read without a login.
+    pub fn read(&self, token: &TokenId) -> Result<TokenContents, TokenError> {
+        let token = self.own(token)?;
+        self.call(self.inner.deadline, move |ctx| session::read(ctx, &token))
+    }
+
+    /// The token's PIN state, from its flags.
+    pub fn pin_status(&self, token: &TokenId) -> Result<PinState, TokenError> {
+        let token = self.own(token)?;
+        self.call(self.inner.deadline, move |ctx| {
+            session::pin_status(ctx, &token)
+        })
+    }
+
+    /// Logs in once with `pin` (or, with `None`, on the reader's PIN pad of a token whose
+    /// [`PinState::entry`] is [`PinEntry::Reader`](super::PinEntry::Reader)), has the private
+    /// key with `CKA_ID` `key_id` sign, logs out.
+    ///
+    /// Before the login, the token's flags are read: a locked PIN is
+    /// [`TokenError::PinBlocked`], the final try without `last_try` consent is
+    /// [`TokenError::LastTryNotConfirmed`], a PIN to be changed is [`Pkcs11Error::PinExpired`];
+    /// none of them logs in. A wrong PIN is [`TokenError::PinIncorrectUncounted`] with the flags
+    /// the token showed after it (or [`TokenError::PinBlocked`] when it blocked the PIN), and is
+    /// never tried again. A key with `CKA_ALWAYS_AUTHENTICATE` gets its context-specific login,
+    /// with the same PIN, after `C_SignInit`.
+    ///
+    /// The signature is raw, as [`crate::cades::Prepared::finish`] takes it: r ‖ s for ECDSA,
+    /// the PKCS #1 v1.5 block for RSA, s ‖ r for GOST.
+    pub fn sign(
+        &self,
+        token: &TokenId,
+        key_id: &[u8],
+        algorithm: KeyAlgorithm,
+        to_sign: ToSign,
+        pin: Option<Pin>,
+        last_try: LastTry,
+    ) -> Result<Vec<u8>, TokenError> {
+        if to_sign.digest.len() != algorithm.hash_len() {
+            return Err(TokenError::HashLength {
+                algorithm,
+                expected: algorithm.hash_len(),
+                actual: to_sign.digest.len(),
+            });
+        }
+        let token = self.own(token)?;
+        let key_id = key_id.to_vec();
+        let deadline = self.deadline_for(pin.as_ref());
+        self.call(deadline, move |ctx| {
+            session::sign(
+                ctx,
+                &token,
+                &key_id,
+                algorithm,
+                &to_sign,
+                pin.as_ref(),
+                last_try,
+            )
+        })
+    }
+
+    /// Changes the user PIN with `C_SetPIN`: the token checks `old` (a wrong one spends a try,
+    /// reported as for signing), under the same last-try rule.
+    pub fn change_pin(
+        &self,
+        token: &TokenId,
+        old: Pin,
+        new: Pin,
+        last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        let token = self.own(token)?;
+        self.call(self.inner.deadline, move |ctx| {
+            session::change_pin(ctx, &token, &old, &new, last_try)
+        })
+    }
+
+    /// Unblocks (or first sets) the user PIN: an SO login with `so_pin`, then `C_InitPIN` with
+    /// `new`. A wrong SO PIN is [`TokenError::PukIncorrectUncounted`]; the SO PIN's final try
+    /// needs `last_try` consent as the user PIN's does.
+    pub fn unblock(
+        &self,
+        token: &TokenId,
+        so_pin: Pin,
+        new: Pin,
+        last_try: LastTry,
+    ) -> Result<(), TokenError> {
+        let token = self.own(token)?;
+        self.call(self.inner.deadline, move |ctx| {
+            session::unblock(ctx, &token, &so_pin, &new, last_try)
+        })
+    }
+
+    fn deadline_for(&self, pin: Option<&Pin>) -> Duration {
+        if pin.is_some() {
+            self.inner.deadline
+        } else {
+            self.inner.pin_pad_deadline.max(self.inner.deadline)
+        }
+    }
+
+    fn own(&self, token: &TokenId) -> Result<TokenId, TokenError> {
+        if token.module == self.inner.path {
+            Ok(token.clone())
+        } else {
+            Err(Pkcs11Error::WrongModule {
+                module: self.inner.path.clone(),
+                expected: token.module.clone(),
+            }
+            .into())
+        }
+    }
+
+    /// Runs `op` on the module's thread and waits at most `deadline` for it.
+    fn call<T: Send + 'static>(
+        &self,
+        deadline: Duration,
+        op: impl FnOnce(&Pkcs11) -> Result<T, TokenError> + Send + 'static,
+    ) -> Result<T, TokenError> {
+        let unusable = || -> TokenError {
+            Pkcs11Error::ModuleUnusable {
+                module: self.inner.path.clone(),
+            }
+            .into()
+        };
+        if self.is_unusable() {
+            return Err(unusable());
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |ctx| {
+            // The caller may have stopped waiting: nothing to report to then.
+            let _ = tx.send(op(ctx));
+        });
+        // The thread is gone only if the module panicked it (a crash would have taken the
+        // whole process): the module is no longer usable either way.
+        self.inner.jobs.send(job).map_err(|_| unusable())?;
+        match rx.recv_timeout(deadline) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.inner.unusable.store(true, Ordering::SeqCst);
+                Err(CardError::NotResponding.into())
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.inner.unusable.store(true, Ordering::SeqCst);
+                Err(unusable())
+            }
+        }
+    }
+}
+
+/// Loads and initialises the module; used by the module thread and by the probe's child.
+pub(crate) fn load(path: &Path) -> Result<Pkcs11, TokenError> {
+    let ctx = Pkcs11::new(path).map_err(|e| session::map_error(e, path))?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(|e| match e {
+            cryptoki::error::Error::Pkcs11(rv, _) => Pkcs11Error::ModuleInitFailed {
+                module: path.to_path_buf(),
+                rv: session::rv_name(rv),
+            }
+            .into(),
+            e => session::map_error(e, path),
+        })?;
+    Ok(ctx)
+}
