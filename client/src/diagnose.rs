@@ -9,6 +9,7 @@ use signing::token::Reader;
 use signing::{CardKind, TokenError};
 
 use crate::flow::card_code;
+use crate::known_tokens::{self, Identified, Keys, KnownTokens, ModuleSearch};
 use crate::messages::{describe, finding, phrase, Language, Phrase};
 use crate::portal::PortalClient;
 
@@ -96,6 +97,16 @@ fn card_checks(language: Language) -> Vec<Check> {
         .iter()
         .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
         .collect();
+    // Cards no driver knows, named from the table of signature tokens or pcsc-tools' database.
+    let others: Vec<_> = readers
+        .iter()
+        .filter_map(|r| {
+            let card = r.card.as_ref().filter(|c| c.kind == CardKind::Unknown)?;
+            let atr = hex::decode(&card.atr).unwrap_or_default();
+            Some((r, card, atr))
+        })
+        .collect();
+    let tokens = KnownTokens::builtin();
     let detail = known
         .iter()
         .map(|r| {
@@ -105,18 +116,38 @@ fn card_checks(language: Language) -> Vec<Check> {
                 r.card.as_ref().map_or("", |c| c.kind.as_str())
             )
         })
+        .chain(others.iter().map(|(r, card, atr)| {
+            let name = known_tokens::card_name(atr);
+            format!(
+                "{}: {} ({})",
+                r.reader,
+                name.as_deref().unwrap_or(card.kind.as_str()),
+                card.atr
+            )
+        }))
         .collect::<Vec<_>>()
         .join(", ");
-    checks.push(check(
-        "cards",
-        if known.is_empty() { "warn" } else { "ok" },
-        detail,
-        if known.is_empty() {
-            hint("no-card")
-        } else {
-            String::new()
-        },
-    ));
+    // A recognised token that Podpis reaches through a vendor module has its own check below,
+    // with its own hint; "unknown card" is said only of a card that neither source knows.
+    let (status, cards_hint) = if !known.is_empty() {
+        ("ok", String::new())
+    } else if others.is_empty() {
+        ("warn", hint("no-card"))
+    } else if others
+        .iter()
+        .all(|(_, _, atr)| tokens.identify(atr).is_some())
+    {
+        ("warn", String::new())
+    } else {
+        ("warn", hint("card-unknown"))
+    };
+    checks.push(check("cards", status, detail, cards_hint));
+    let search = ModuleSearch::system();
+    for (r, card, atr) in &others {
+        if let Some(found) = tokens.identify(atr) {
+            checks.push(token_check(&r.reader, &card.atr, found, &search, language));
+        }
+    }
     for r in known {
         match Reader::new(&r.reader).read() {
             Ok((_, contents)) => {
@@ -149,4 +180,52 @@ fn card_checks(language: Language) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// A signature token that Podpis reaches through its vendor's PKCS#11 module: which it is, and
+/// whether the module is installed. The detail carries data only (reader, token, ATR, module
+/// file or path, download page); the hint is the code's words.
+fn token_check(
+    reader: &str,
+    atr: &str,
+    found: Identified<'_>,
+    search: &ModuleSearch,
+    language: Language,
+) -> Check {
+    let token = format!("{reader}: {}; ATR {atr}", found.token.name());
+    let hint = |code: &str| describe(code, language);
+    if found.token.keys == Keys::CspContainers {
+        return check(
+            "token",
+            "warn",
+            token,
+            hint(known_tokens::TOKEN_CSP_CONTAINERS),
+        );
+    }
+    let Some(module) = found.module else {
+        return check(
+            "token",
+            "fail",
+            token,
+            hint(known_tokens::TOKEN_MODULE_MISSING),
+        );
+    };
+    match search.locate(module) {
+        Some(path) => check(
+            "token",
+            "ok",
+            format!("{token}; {}", path.display()),
+            String::new(),
+        ),
+        None => check(
+            "token",
+            "fail",
+            format!(
+                "{token}; {}; {}",
+                module.library().unwrap_or(&module.name),
+                module.download
+            ),
+            hint(known_tokens::TOKEN_MODULE_MISSING),
+        ),
+    }
 }

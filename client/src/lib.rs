@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod durable;
 pub mod flow;
 pub mod keystore;
+pub mod known_tokens;
 pub mod messages;
 pub mod outbox;
 pub mod pin;
