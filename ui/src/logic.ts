@@ -36,3 +36,24 @@ export function shortDate(rfc3339: string): string {
 export function pinAcceptable(pin: string): boolean {
   return pin.length >= 4 && pin.length <= 16 && /^[\x21-\x7e]+$/.test(pin);
 }
+
+/** What stops a PIN change or unblock before anything is sent; null when it may be sent. */
+export type PinFormProblem = "code" | "new" | "mismatch" | "consent";
+
+/**
+ * Checks the PIN form without the card: the current PIN or PUK and the new PIN must be codes a
+ * card takes, the two new-PIN fields must agree, and on the last try the consent box must be
+ * ticked. Each problem is said next to its field, and no card command is sent.
+ */
+export function pinFormProblem(form: { code: string; newPin: string; again: string; lastTry: boolean; consent: boolean }): PinFormProblem | null {
+  if (!pinAcceptable(form.code)) return "code";
+  if (!pinAcceptable(form.newPin)) return "new";
+  if (form.newPin !== form.again) return "mismatch";
+  if (form.lastTry && !form.consent) return "consent";
+  return null;
+}
+
+/** The readers whose card Podpis knows, in the order listed: the ones a PIN can be managed on. */
+export function pinReaders<R extends { card: { kind: string } | null }>(readers: R[]): R[] {
+  return readers.filter((r) => r.card !== null && r.card.kind !== "unknown");
+}

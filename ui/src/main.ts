@@ -1,11 +1,11 @@
 // The screens of the desktop app. Plain DOM: native buttons, inputs and labels, so that every
 // control works from the keyboard and has an accessible name.
 import { api, asUiError, onCardsChanged, onProgress } from "./api";
-import type { AnchorView, CertificateView, Purpose, ReaderInfo, Step, TrustView } from "./api";
+import type { AnchorView, CertificateView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
-import { pinAcceptable, shortDate, stepStates, usable } from "./logic";
+import { pinAcceptable, pinFormProblem, pinReaders, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
 
-type Screen = "account" | "confirm" | "register" | "history" | "diagnostics" | "settings";
+type Screen = "account" | "confirm" | "register" | "pin" | "history" | "diagnostics" | "settings";
 
 const screen = document.getElementById("screen") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -16,6 +16,8 @@ const languageSelect = document.getElementById("language") as HTMLSelectElement;
 let current: Screen = "account";
 let readers: ReaderInfo[] = [];
 let progress: Step | null = null;
+/** The card and action the PIN screen opens with, when another screen sends the person there. */
+let pinPreset: { reader: string; action: PinAction } | null = null;
 
 /** Creates an element with attributes and children. */
 function h(tag: string, attrs: Record<string, string | boolean> = {}, ...children: Array<Node | string>): HTMLElement {
@@ -68,6 +70,7 @@ function renderNav(): void {
     ["account", "nav.account"],
     ["confirm", "nav.confirm"],
     ["register", "nav.register"],
+    ["pin", "nav.pin"],
     ["history", "nav.history"],
     ["diagnostics", "nav.diagnostics"],
     ["settings", "nav.settings"],
@@ -96,6 +99,7 @@ async function render(): Promise<void> {
       case "account": return accountScreen();
       case "confirm": return confirmScreen("confirm-identity");
       case "register": return confirmScreen("register-organisation");
+      case "pin": return pinScreen();
       case "history": return historyScreen();
       case "diagnostics": return diagnosticsScreen();
       case "settings": return settingsScreen();
@@ -262,6 +266,7 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
           }
           showError(e);
           section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
+          if (err.code === "pin-blocked") section.append(" ", unblockButton(c.reader));
         } finally {
           stop();
         }
@@ -278,6 +283,7 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
       stop();
       showError(e);
       section.append(button("again", t("confirm.again"), () => go(current), "secondary"));
+      if (asUiError(e).code === "pin-blocked") section.append(" ", unblockButton(c.reader));
     }
   };
   await showCertificates();
@@ -287,6 +293,159 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
     readers = list;
     const old = section.querySelector("#readers");
     if (old) { old.replaceWith(readerList()); await showCertificates(); }
+  });
+  return section;
+}
+
+/** Opens the PIN screen on `reader`, ready to unblock its PIN with the PUK. */
+function unblockButton(reader: string): HTMLButtonElement {
+  return button("confirm-unblock", t("confirm.unblock"), () => {
+    pinPreset = { reader, action: "unblock" };
+    go("pin");
+  }, "secondary");
+}
+
+/**
+ * Changing the PIN, or unblocking it with the PUK: the card and the action first, then the tries
+ * left of the code that authorises it, read from the card before anything is typed, then the
+ * codes. The codes leave their fields once, for one call, and the fields are emptied as they go.
+ */
+async function pinScreen(): Promise<HTMLElement> {
+  const preset = pinPreset;
+  pinPreset = null;
+  let chosenReader: string | null = preset?.reader ?? null;
+  let action: PinAction = preset?.action ?? "change";
+  const section = h("section", { "aria-labelledby": "pin-title" },
+    h("h2", { id: "pin-title" }, t("pin.title")), h("p", {}, t("pin.intro")));
+  const choiceBox = h("div", { id: "pin-choice" });
+  const formBox = h("div", { id: "pin-form" });
+  section.append(choiceBox, formBox);
+  readers = await api.readers();
+
+  const dropForm = (): void => { formBox.replaceChildren(); };
+
+  const drawChoice = (): void => {
+    const known = pinReaders(readers);
+    // Drawn anew only when the cards changed: a card coming or going in another reader must
+    // not take the form or the keyboard away from the person.
+    const signature = known.map((r) => `${r.reader}/${r.card?.kind}`).join(";");
+    if (signature === choiceBox.dataset.signature) return;
+    choiceBox.dataset.signature = signature;
+    const focused = document.activeElement?.id;
+    if (!known.length) {
+      chosenReader = null;
+      dropForm();
+      choiceBox.replaceChildren(h("p", { id: "pin-no-card" }, t("pin.noCard")));
+      return;
+    }
+    if (!chosenReader || !known.some((r) => r.reader === chosenReader)) {
+      chosenReader = known[0].reader;
+      dropForm();
+    }
+    const select = h("select", { id: "pin-reader" }, ...known.map((r) =>
+      h("option", { value: r.reader }, `${r.reader}: ${t(`confirm.kind.${r.card?.kind}` as Key)}`))) as HTMLSelectElement;
+    select.value = chosenReader;
+    select.addEventListener("change", () => { chosenReader = select.value; clearError(); dropForm(); });
+    const radio = (value: PinAction, key: Key): HTMLElement => {
+      const input = h("input", { type: "radio", name: "pin-action", id: `pin-action-${value}`, value, checked: action === value }) as HTMLInputElement;
+      input.addEventListener("change", () => { if (input.checked) { action = value; clearError(); dropForm(); } });
+      return h("label", { class: "choice", for: `pin-action-${value}` }, input, " ", t(key));
+    };
+    choiceBox.replaceChildren(
+      h("label", { class: "field", for: "pin-reader" }, h("span", {}, t("pin.reader")), select),
+      h("fieldset", { class: "choices" }, h("legend", {}, t("pin.action")),
+        radio("change", "pin.action.change"), radio("unblock", "pin.action.unblock")),
+      button("pin-continue", t("pin.continue"), () => void readTarget()),
+    );
+    if (focused) document.getElementById(focused)?.focus();
+  };
+
+  /** Reads the counter of the code that authorises the action and shows the form for it. */
+  const readTarget = async (): Promise<void> => {
+    clearError();
+    dropForm();
+    if (!chosenReader) return;
+    try {
+      drawForm(await api.pinTarget(chosenReader, action), true);
+    } catch (e) {
+      showError(e);
+    }
+  };
+
+  /** `focus`: the keyboard goes to the first field (not after an error, whose alert has it). */
+  const drawForm = (target: PinTargetView, focus: boolean): void => {
+    const a = target.action;
+    const [codeField, code] = field("pin-code", t(a === "change" ? "pin.code.change" : "pin.code.unblock"), "password");
+    const [newField, newPin] = field("pin-new", t("pin.new"), "password");
+    const [againField, again] = field("pin-new-again", t("pin.newAgain"), "password");
+    const consent = h("input", { id: "pin-last-try", type: "checkbox" }) as HTMLInputElement;
+    const problem = h("p", { id: "pin-problem", class: "warning", "aria-live": "assertive", hidden: true });
+    const inputs: Record<PinFormProblem, HTMLInputElement> = { code, new: newPin, mismatch: newPin, consent };
+    const say = (kind: PinFormProblem): void => {
+      const key: Key = kind === "code" ? (a === "change" ? "pin.problem.code.change" : "pin.problem.code.unblock") : `pin.problem.${kind}`;
+      problem.textContent = t(key);
+      problem.dataset.problem = kind;
+      problem.hidden = false;
+      for (const input of Object.values(inputs)) { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+      inputs[kind].setAttribute("aria-invalid", "true");
+      inputs[kind].setAttribute("aria-describedby", "pin-problem");
+      inputs[kind].focus();
+    };
+    const submit = button("pin-submit", t(a === "change" ? "pin.submit.change" : "pin.submit.unblock"), async () => {
+      const kind = pinFormProblem({ code: code.value, newPin: newPin.value, again: again.value, lastTry: target.last_try, consent: consent.checked });
+      if (kind) {
+        // Both new-PIN fields are typed again together: nothing was sent.
+        if (kind === "mismatch") { newPin.value = ""; again.value = ""; }
+        say(kind);
+        return;
+      }
+      problem.hidden = true;
+      clearError();
+      submit.disabled = true;
+      // The codes go to Rust in this one call and nowhere else; the fields are empty before it
+      // returns, whatever it returns.
+      const done = api.pinApply(target.reader, a, code.value, newPin.value, again.value, consent.checked);
+      code.value = "";
+      newPin.value = "";
+      again.value = "";
+      try {
+        await done;
+        const back = button("pin-back", t("pin.back"), () => go("pin"), "secondary");
+        formBox.replaceChildren(
+          h("p", { id: "pin-result", class: "result ok", role: "status", "data-done": a }, t(a === "change" ? "pin.changed" : "pin.unblocked")),
+          back);
+        back.focus();
+      } catch (e) {
+        showError(e);
+        // A wrong code spent a try: the form shows what is left now (with the last-try warning
+        // when it comes), or goes when the card can no longer do it.
+        try { drawForm(await api.pinTarget(target.reader, a), false); } catch { dropForm(); }
+      }
+    });
+    for (const input of [code, newPin, again]) {
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") submit.click(); });
+    }
+    const parts: Array<Node | string> = [
+      h("p", { id: "pin-tries", "data-tries-left": String(target.tries_left) },
+        t(a === "change" ? "pin.tries.change" : "pin.tries.unblock", { n: target.tries_left, max: target.max_tries })),
+    ];
+    // On the last try the warning and the consent come before the fields: read before typing.
+    if (target.last_try) {
+      parts.push(h("p", { class: "warning", id: "pin-last-try-warning" }, t(a === "change" ? "pin.lastTry.change" : "pin.lastTry.unblock")),
+        h("label", { class: "choice", for: "pin-last-try" }, consent, " ", t("pin.lastTryConsent")));
+    }
+    parts.push(codeField, newField, againField, problem, submit, " ", button("pin-cancel", t("pin.cancel"), () => { dropForm(); document.getElementById("pin-continue")?.focus(); }, "secondary"));
+    formBox.replaceChildren(h("div", { class: "card", "data-action": a, "data-reader": target.reader }, ...parts));
+    if (focus) code.focus();
+  };
+
+  drawChoice();
+  if (preset && chosenReader === preset.reader) void readTarget();
+  // Readers and cards come and go live; the choice follows.
+  const unlisten = await onCardsChanged((list) => {
+    if (!section.isConnected) { unlisten(); return; }
+    readers = list;
+    drawChoice();
   });
   return section;
 }

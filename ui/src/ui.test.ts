@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import ru from "./i18n/ru.json";
 import en from "./i18n/en.json";
-import { pinAcceptable, shortDate, stepStates, usable, STEPS } from "./logic";
+import { pinAcceptable, pinFormProblem, pinReaders, shortDate, stepStates, usable, STEPS } from "./logic";
 
 describe("translations", () => {
   it("have the same keys in Russian and English", () => {
@@ -49,5 +49,44 @@ describe("certificates and PIN", () => {
     expect(pinAcceptable("123")).toBe(false);
     expect(pinAcceptable("12 34")).toBe(false);
     expect(pinAcceptable("1".repeat(17))).toBe(false);
+  });
+});
+
+describe("PIN change and unblock", () => {
+  const form = { code: "12345678", newPin: "87654321", again: "87654321", lastTry: false, consent: false };
+  it("may be sent when the codes are whole and the new PIN is typed twice alike", () => {
+    expect(pinFormProblem(form)).toBeNull();
+  });
+  it("is stopped when the two new-PIN fields differ", () => {
+    expect(pinFormProblem({ ...form, again: "87654320" })).toBe("mismatch");
+    expect(pinFormProblem({ ...form, again: "" })).toBe("mismatch");
+  });
+  it("names the field to mend first: the code, then the new PIN", () => {
+    expect(pinFormProblem({ ...form, code: "" })).toBe("code");
+    expect(pinFormProblem({ ...form, code: "123", again: "x" })).toBe("code");
+    expect(pinFormProblem({ ...form, newPin: "123", again: "123" })).toBe("new");
+    expect(pinFormProblem({ ...form, newPin: "8765 4321", again: "8765 4321" })).toBe("new");
+    expect(pinFormProblem({ ...form, newPin: "пин-код1", again: "пин-код1" })).toBe("new");
+  });
+  it("asks for the consent on the last try, and only then", () => {
+    expect(pinFormProblem({ ...form, lastTry: true })).toBe("consent");
+    expect(pinFormProblem({ ...form, lastTry: true, consent: true })).toBeNull();
+    expect(pinFormProblem({ ...form, lastTry: false, consent: true })).toBeNull();
+  });
+  it("offers the readers whose card Podpis knows", () => {
+    const readers = [
+      { reader: "A", card: { kind: "gost-token" } },
+      { reader: "B", card: null },
+      { reader: "C", card: { kind: "unknown" } },
+      { reader: "D", card: { kind: "uec" } },
+    ];
+    expect(pinReaders(readers).map((r) => r.reader)).toEqual(["A", "D"]);
+  });
+  it("has words for each problem and both actions in both languages", () => {
+    for (const key of ["pin.problem.code.change", "pin.problem.code.unblock", "pin.problem.new", "pin.problem.mismatch",
+      "pin.problem.consent", "pin.tries.change", "pin.tries.unblock", "pin.lastTry.change", "pin.lastTry.unblock"]) {
+      expect(ru, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
+    }
   });
 });
