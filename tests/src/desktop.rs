@@ -250,6 +250,47 @@ impl App {
         }
     }
 
+    /// Presses keys on whatever has the focus, as a person at the keyboard does (W3C key
+    /// actions: `"\u{E004}"` is Tab, `"\u{E007}"` Enter, `" "` Space).
+    pub fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key.to_string() }),
+                    json!({ "type": "keyUp", "value": key.to_string() }),
+                ]
+            })
+            .collect();
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        );
+        self.call(reqwest::Method::DELETE, "/actions", None);
+    }
+
+    /// The id of the element that has the keyboard focus ("" for none).
+    pub fn focused(&self) -> String {
+        self.script("return document.activeElement ? document.activeElement.id : ''")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// What an input holds now (its live value, not the attribute it was created with).
+    pub fn value(&self, selector: &str) -> String {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/property/value"),
+            None,
+        )["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Runs a script in the page (to read the focused element, say).
     pub fn script(&self, script: &str) -> Value {
         self.call(

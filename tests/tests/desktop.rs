@@ -24,17 +24,22 @@ fn log_in(app: &App, profile: &str) {
 /// Chooses the certificate on the card in `reader` (the other virtual reader may hold another
 /// test's card) and waits for the PIN field.
 fn choose_certificate(app: &App, reader: &str) {
+    choose_certificate_then(app, reader, "#pin");
+}
+
+/// Chooses the certificate on the card in `reader` and waits for `next` to appear.
+fn choose_certificate_then(app: &App, reader: &str, next: &str) {
     // Other tests' cards come and go in the other reader; a click that lands on an element the
     // live list just replaced is repeated.
     for _ in 0..3 {
         app.click(&format!(
             "#certificates .certificate[data-reader='{reader}'] button"
         ));
-        if app.wait_for("#pin", Duration::from_secs(5)).is_some() {
+        if app.wait_for(next, Duration::from_secs(5)).is_some() {
             return;
         }
     }
-    app.find("#pin");
+    app.find(next);
 }
 
 #[test]
@@ -376,4 +381,273 @@ fn choosing_a_trusted_root_opens_a_native_dialog_the_page_cannot_answer() {
     assert_eq!(view["extra_ca"], serde_json::Value::Null, "{view}");
     assert_eq!(std::fs::read(&settings).expect("settings"), before);
     assert_eq!(app.window_names().matches(title).count(), 1);
+}
+
+/// The PIN the PIN-screen tests set.
+const NEW_PIN: &str = "87654321";
+
+/// On the PIN screen: chooses the card in `reader` and the `action` ("change" or "unblock") and
+/// continues; returns when the form for them, with the tries left, or an error is shown.
+fn pin_choose(app: &App, reader: &str, action: &str) {
+    let form =
+        format!("#pin-form .card[data-reader='{reader}'][data-action='{action}'] #pin-tries");
+    // Other tests' cards come and go in the other reader and redraw the choice: a click that
+    // lands on an element just replaced is repeated.
+    for _ in 0..3 {
+        app.click(&format!("#pin-reader option[value='{reader}']"));
+        app.click(&format!("#pin-action-{action}"));
+        app.click("#pin-continue");
+        if app
+            .wait_for(
+                &format!("{form}, #error:not([hidden])"),
+                Duration::from_secs(5),
+            )
+            .is_some()
+        {
+            return;
+        }
+    }
+    app.find(&form);
+}
+
+/// Types the three codes of the PIN form and presses its button.
+fn pin_submit(app: &App, code: &str, new: &str, again: &str) {
+    app.type_into("#pin-code", code);
+    app.type_into("#pin-new", new);
+    app.type_into("#pin-new-again", again);
+    app.click("#pin-submit");
+}
+
+fn pin_fields_are_empty(app: &App) {
+    for field in ["#pin-code", "#pin-new", "#pin-new-again"] {
+        assert_eq!(app.value(field), "", "{field} kept what was typed");
+    }
+}
+
+fn unnamed_controls(app: &App) -> serde_json::Value {
+    app.script(
+        "return [...document.querySelectorAll('button, input, select')].filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label')).length",
+    )
+}
+
+/// CHANGE REFERENCE DATA commands the card has seen.
+fn pin_changes_sent(card: &VirtualCard) -> usize {
+    card.trace().matches("vpcd → 0024").count()
+}
+
+#[test]
+fn the_pin_is_changed_by_clicks_and_the_new_one_confirms_the_account() {
+    let card = VirtualCard::start("entrepreneur");
+    let app = App::start("ru");
+    log_in(&app, "entrepreneur");
+    app.click("#nav-pin");
+    pin_choose(&app, card.reader(), "change");
+    // The tries left are shown before anything is typed.
+    assert_eq!(app.text("#pin-tries"), "Осталось попыток ввода PIN: 3 из 3");
+    assert!(!app.exists("#pin-last-try"), "a consent box with 3 tries");
+    assert_eq!(app.focused(), "pin-code");
+    assert_eq!(
+        unnamed_controls(&app),
+        serde_json::json!(0),
+        "controls without an accessible name"
+    );
+    app.screenshot("ru-15-pin-change");
+
+    // A repetition that differs is said at once, and nothing reaches the card.
+    pin_submit(&app, PIN, NEW_PIN, "87654320");
+    let problem = app.wait_text("#pin-problem", "не совпадают", WAIT);
+    assert!(problem.contains("ничего не отправлено"), "{problem}");
+    assert_eq!(app.value("#pin-new"), "");
+    assert_eq!(app.value("#pin-new-again"), "");
+    assert_eq!(app.focused(), "pin-new");
+    assert_eq!(
+        pin_changes_sent(&card),
+        0,
+        "a CHANGE REFERENCE DATA reached the card"
+    );
+    app.screenshot("ru-16-pin-mismatch");
+
+    // Typed alike, the PIN changes; the codes are gone from the page and the card's trace.
+    app.type_into("#pin-new", NEW_PIN);
+    app.type_into("#pin-new-again", NEW_PIN);
+    app.click("#pin-submit");
+    let result = app.wait_text("#pin-result", "PIN изменён", WAIT);
+    assert!(result.contains("новым PIN"), "{result}");
+    assert!(!app.exists("#pin-code"));
+    assert_eq!(pin_changes_sent(&card), 1);
+    let trace = card.trace();
+    assert!(
+        !trace.contains(&hex::encode_upper(NEW_PIN)) && !trace.contains(&hex::encode_upper(PIN)),
+        "a PIN is in the card trace"
+    );
+    let page = app.script("return document.documentElement.outerHTML");
+    assert!(
+        !page.to_string().contains(NEW_PIN),
+        "the new PIN stayed in the page"
+    );
+    app.screenshot("ru-17-pin-changed");
+
+    // The old PIN no longer works: refused with the tries left, and the form, asking again,
+    // shows the tries that are left with its fields empty.
+    app.click("#pin-back");
+    pin_choose(&app, card.reader(), "change");
+    pin_submit(&app, PIN, "11223344", "11223344");
+    let error = app.wait_text("#error", "Осталось попыток: 2", WAIT);
+    assert!(error.contains("Неверный PIN"), "{error}");
+    assert_eq!(
+        app.attribute("#error", "data-code").as_deref(),
+        Some("pin-incorrect")
+    );
+    app.wait_text("#pin-tries", "2 из 3", WAIT);
+    pin_fields_are_empty(&app);
+    app.screenshot("ru-18-pin-old-refused");
+
+    // The new one signs: the account is confirmed with it.
+    app.click("#nav-confirm");
+    choose_certificate(&app, card.reader());
+    assert!(
+        app.text("#pin-tries").contains("2"),
+        "{}",
+        app.text("#pin-tries")
+    );
+    app.type_into("#pin", NEW_PIN);
+    app.click("#sign");
+    app.wait_text("#result", "Учётная запись подтверждена", WAIT);
+    app.click("#nav-account");
+    app.wait_text("#account-level", "подтверждённая", WAIT);
+}
+
+#[test]
+fn a_blocked_pin_is_unblocked_with_the_puk_and_then_confirms_the_account() {
+    let card = VirtualCard::start("blocked-pin");
+    let reader = card.reader();
+    let app = App::start("en");
+    log_in(&app, "blocked-pin");
+    // The confirmation stops at the blocked PIN, and offers to unblock it.
+    app.click("#nav-confirm");
+    choose_certificate_then(&app, reader, "#confirm-unblock");
+    let error = app.wait_text("#error", "The PIN is blocked", WAIT);
+    assert!(error.contains("PUK"), "{error}");
+    assert!(!app.exists("#pin"), "a PIN field for a blocked PIN");
+    app.screenshot("en-10-confirm-pin-blocked");
+
+    // The PIN screen opens on that card, ready to unblock: the PUK's tries come first.
+    app.click("#confirm-unblock");
+    app.wait_text("#pin-tries", "PUK tries left: 10 of 10", WAIT);
+    assert!(app.exists(&format!(
+        "#pin-form .card[data-reader='{reader}'][data-action='unblock']"
+    )));
+    assert_eq!(app.text("label[for='pin-code']"), "PUK");
+    assert_eq!(app.focused(), "pin-code");
+    app.screenshot("en-11-pin-unblock");
+
+    // A change is refused while the PIN is blocked, in the card layer's words.
+    pin_choose(&app, reader, "change");
+    app.wait_text("#error", "The PIN is blocked", WAIT);
+    assert_eq!(
+        app.attribute("#error", "data-code").as_deref(),
+        Some("pin-blocked")
+    );
+    assert!(
+        !app.exists("#pin-code"),
+        "a blocked PIN offered for a change"
+    );
+    app.screenshot("en-12-pin-change-blocked");
+
+    // A wrong PUK costs one of its own tries; the form shows what is left.
+    pin_choose(&app, reader, "unblock");
+    pin_submit(&app, "00000000", NEW_PIN, NEW_PIN);
+    let error = app.wait_text("#error", "Wrong PUK. Tries left: 9", WAIT);
+    assert!(!error.contains("00000000"), "{error}");
+    app.wait_text("#pin-tries", "9 of 10", WAIT);
+    pin_fields_are_empty(&app);
+    app.screenshot("en-13-pin-wrong-puk");
+
+    pin_submit(&app, testdata::PUK, NEW_PIN, NEW_PIN);
+    app.wait_text("#pin-result", "The PIN is unblocked", WAIT);
+    assert!(
+        !card.trace().contains(&hex::encode_upper(testdata::PUK)),
+        "the PUK is in the card trace"
+    );
+    app.screenshot("en-14-pin-unblocked");
+
+    // The PIN has its tries back, and the new one confirms the account.
+    app.click("#nav-confirm");
+    choose_certificate(&app, reader);
+    assert!(
+        app.text("#pin-tries").contains("3 of 3"),
+        "{}",
+        app.text("#pin-tries")
+    );
+    app.type_into("#pin", NEW_PIN);
+    app.click("#sign");
+    app.wait_text("#result", "The account is confirmed", WAIT);
+}
+
+#[test]
+fn the_last_pin_try_is_warned_and_asked_for_and_the_form_works_by_keyboard() {
+    let card = VirtualCard::start("entrepreneur");
+    let app = App::start("en");
+    app.find("#login-title");
+    app.click("#nav-pin");
+    app.click(&format!("#pin-reader option[value='{}']", card.reader()));
+    // Tab goes from the reader to the action and on to the button; Enter reads the card.
+    app.script("document.getElementById('pin-reader').focus()");
+    let mut visited = Vec::new();
+    for _ in 0..4 {
+        app.press("\u{E004}");
+        visited.push(app.focused());
+        if visited.last().is_some_and(|id| id == "pin-continue") {
+            break;
+        }
+    }
+    assert_eq!(visited, ["pin-action-change", "pin-continue"]);
+    app.press("\u{E007}");
+    app.wait_text("#pin-tries", "PIN tries left: 3 of 3", WAIT);
+    assert_eq!(app.focused(), "pin-code");
+    // A wrong current PIN, typed and sent from the keyboard.
+    app.press(&format!(
+        "11112222\u{E004}{NEW_PIN}\u{E004}{NEW_PIN}\u{E007}"
+    ));
+    app.wait_text("#error", "Tries left: 2", WAIT);
+    app.wait_text("#pin-tries", "2 of 3", WAIT);
+    pin_fields_are_empty(&app);
+
+    pin_submit(&app, "11112222", NEW_PIN, NEW_PIN);
+    app.wait_text("#error", "Tries left: 1", WAIT);
+    app.wait_text("#pin-tries", "1 of 3", WAIT);
+    // One try left: a warning and a box to tick, before anything is sent.
+    let warning = app.text("#pin-last-try-warning");
+    assert!(warning.contains("One try left"), "{warning}");
+    assert_eq!(
+        app.text("label[for='pin-last-try']"),
+        "I understand, use the last try"
+    );
+    assert_eq!(
+        unnamed_controls(&app),
+        serde_json::json!(0),
+        "controls without an accessible name"
+    );
+    app.screenshot("en-15-pin-last-try");
+    let sent = pin_changes_sent(&card);
+    pin_submit(&app, PIN, NEW_PIN, NEW_PIN);
+    let problem = app.wait_text("#pin-problem", "Tick the box", WAIT);
+    assert!(problem.contains("last try"), "{problem}");
+    assert_eq!(app.focused(), "pin-last-try");
+    assert_eq!(
+        pin_changes_sent(&card),
+        sent,
+        "the last try was spent unasked"
+    );
+    app.screenshot("en-16-pin-last-try-unticked");
+    // Ticked with Space, the right PIN changes it.
+    app.press(" ");
+    assert_eq!(
+        app.script("return document.getElementById('pin-last-try').checked"),
+        serde_json::json!(true)
+    );
+    app.click("#pin-submit");
+    app.wait_text("#pin-result", "The PIN is changed", WAIT);
+    assert_eq!(app.focused(), "pin-back");
+    app.screenshot("en-17-pin-changed");
 }
