@@ -118,6 +118,16 @@ impl ReaderLease {
     }
 }
 
+/// Held while a test takes both readers. Every test that takes two readers queues here first, so
+/// that two of them cannot each hold one reader and wait for the other; tests that take one reader
+/// do not wait for more, so they cannot hold this up for long.
+pub fn two_reader_queue() -> File {
+    let path = std::env::temp_dir().join("podpis-test-two-readers.lock");
+    let file = File::create(&path).expect("lock file");
+    file.lock().expect("lock");
+    file
+}
+
 /// Fails the test with a useful message when pcscd or the vpcd readers are missing.
 pub fn ensure_pcscd() {
     match signing::token::list_readers() {

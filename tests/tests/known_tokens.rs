@@ -7,8 +7,6 @@
 //! Each test holds both vpcd readers, so that `diagnose`, which reads every reader, meets no card
 //! of another test meanwhile.
 
-use std::fs::File;
-
 use client::known_tokens::{KnownTokens, ModuleSearch};
 use client::messages::{describe, Language};
 use podpis_tests::user::User;
@@ -23,16 +21,6 @@ const JACARTA: &str = "3BDC18FF8191FE1FC38073C821136601061159000128";
 const RUTOKEN_LITE: &str = "3B8B015275746F6B656E6C697465C2";
 /// smartcard_list.txt, "Yubico YubiKey 5 NFC (PKI)": a card only pcsc-tools' database knows.
 const YUBIKEY: &str = "3BFD1300008131FE158073C021C057597562694B657940";
-
-/// Held while a test takes both readers. Tests that take two readers queue here first, so that two
-/// of them cannot each hold one reader and wait for the other; tests that take one reader do not
-/// wait for more, so they cannot hold this up for long.
-fn two_reader_queue() -> File {
-    let path = std::env::temp_dir().join("podpis-test-two-readers.lock");
-    let file = File::create(&path).expect("lock file");
-    file.lock().expect("lock");
-    file
-}
 
 /// A virtual card of the entrepreneur's profile (fresh state) answering to reset with `atr`.
 fn card_with_atr(lease: ReaderLease, atr: &str) -> VirtualCard {
@@ -88,7 +76,7 @@ fn diagnose_names_a_rutoken_ecp_and_a_jacarta_by_their_atrs_and_the_modules_they
         );
     }
 
-    let _queue = two_reader_queue();
+    let _queue = podpis_tests::two_reader_queue();
     let rutoken = card_with_atr(ReaderLease::acquire(), RUTOKEN_ECP);
     let jacarta = card_with_atr(ReaderLease::acquire(), JACARTA);
     let (code, checks) = diagnose();
@@ -153,7 +141,7 @@ fn diagnose_names_other_cards_from_pcsc_tools_and_says_a_storage_token_cannot_si
         client::known_tokens::installed_database().is_some(),
         "pcsc-tools' smartcard_list.txt is missing: run `make setup`"
     );
-    let _queue = two_reader_queue();
+    let _queue = podpis_tests::two_reader_queue();
     let yubikey = card_with_atr(ReaderLease::acquire(), YUBIKEY);
     let lite = card_with_atr(ReaderLease::acquire(), RUTOKEN_LITE);
     let (_, checks) = diagnose();
