@@ -15,8 +15,14 @@ use openssl::pkey::PKey;
 use openssl::rsa::{Padding, Rsa};
 
 use signing::cades::{self, Content};
-use signing::pkcs11::mechanism::sha256_digest_info;
 use signing::KeyAlgorithm;
+
+/// DER DigestInfo of SHA-256 (RFC 8017, 9.2 note 1), written out here as the test's own oracle.
+fn sha256_digest_info(digest: &[u8]) -> Vec<u8> {
+    let mut info = hex_literal::hex!("3031300d060960864801650304020105000420").to_vec();
+    info.extend_from_slice(digest);
+    info
+}
 
 /// A software key standing in for a token: digest in, raw signature out, in the token's form.
 enum SoftKey {

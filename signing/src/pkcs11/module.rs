@@ -124,7 +124,7 @@ impl Module {
         self.inner.unusable.load(Ordering::SeqCst)
     }
 
-    /// The tokens in the module's slots, with their PIN state.
+    /// The initialised tokens in the module's slots, with their PIN state.
     pub fn tokens(&self) -> Result<Vec<Token>, TokenError> {
         let path = self.inner.path.clone();
         self.call(self.inner.deadline, move |ctx| session::tokens(ctx, &path))

@@ -131,7 +131,9 @@ pub(crate) fn token(module: &Path, slot: Slot, info: &CkTokenInfo) -> Token {
     }
 }
 
-/// The tokens present in the module's slots.
+/// The initialised tokens present in the module's slots. A token never initialised
+/// (`CKF_TOKEN_INITIALIZED` clear, as SoftHSM's spare slot) holds nothing to sign with; the probe
+/// report still shows it.
 pub(crate) fn tokens(ctx: &Pkcs11, module: &Path) -> Result<Vec<Token>, TokenError> {
     let slots = ctx
         .get_slots_with_token()
@@ -139,7 +141,8 @@ pub(crate) fn tokens(ctx: &Pkcs11, module: &Path) -> Result<Vec<Token>, TokenErr
     let mut tokens = Vec::new();
     for slot in slots {
         match ctx.get_token_info(slot) {
-            Ok(info) => tokens.push(token(module, slot, &info)),
+            Ok(info) if info.token_initialized() => tokens.push(token(module, slot, &info)),
+            Ok(_) => {}
             // Pulled between the two calls: not there.
             Err(CkError::Pkcs11(RvError::TokenNotPresent | RvError::DeviceRemoved, _)) => {}
             Err(e) => return Err(map_error(e, module)),
@@ -411,6 +414,14 @@ fn mechanism(mech: Mech) -> Result<Mechanism<'static>, TokenError> {
     })
 }
 
+/// Whether the token lists `mech` as a signing mechanism.
+fn offers(ctx: &Pkcs11, slot: Slot, mech: Mech) -> bool {
+    mechanism(mech).is_ok_and(|m| {
+        ctx.get_mechanism_info(slot, m.mechanism_type())
+            .is_ok_and(|info| info.sign())
+    })
+}
+
 /// Logs in once, finds the private key by `CKA_ID`, signs, logs out. See
 /// [`super::Module::sign`] for the contract.
 pub(crate) fn sign(
@@ -477,11 +488,19 @@ fn sign_logged_in(
         .map_err(err)?
         .into_iter()
         .any(|a| a == Attribute::AlwaysAuthenticate(true));
+    let mut plan = mechanism::plan(algorithm, to_sign, always_authenticate)?;
+    // The hash-and-sign mechanism chosen for a key that always authenticates may be missing
+    // (SoftHSM 2.6 has no CKM_ECDSA_SHA256): the raw one, through C_SignUpdate, is the other way.
+    if always_authenticate && !plan.single_part && !offers(ctx, slot, plan.mechanism) {
+        if let Ok(raw) = mechanism::plan(algorithm, &ToSign::digest(to_sign.digest.clone()), true) {
+            plan = raw;
+        }
+    }
     let Plan {
         mechanism: mech,
         input,
         ..
-    } = mechanism::plan(algorithm, to_sign, always_authenticate)?;
+    } = plan;
     let mechanism = mechanism(mech)?;
     let unsupported = |e: CkError| match e {
         CkError::Pkcs11(RvError::MechanismInvalid | RvError::KeyTypeInconsistent, _) => {
