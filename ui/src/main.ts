@@ -18,6 +18,8 @@ let readers: ReaderInfo[] = [];
 let progress: Step | null = null;
 /** The card and action the PIN screen opens with, when another screen sends the person there. */
 let pinPreset: { reader: string; action: PinAction } | null = null;
+/** What the screen being drawn does once it is in the window (where it can take the focus). */
+let onShown: (() => void) | null = null;
 
 /** Creates an element with attributes and children. */
 function h(tag: string, attrs: Record<string, string | boolean> = {}, ...children: Array<Node | string>): HTMLElement {
@@ -106,6 +108,9 @@ async function render(): Promise<void> {
     }
   })().catch((e) => { showError(e); return h("div"); });
   screen.replaceChildren(content);
+  const shown = onShown;
+  onShown = null;
+  shown?.();
 }
 
 async function accountScreen(): Promise<HTMLElement> {
@@ -440,7 +445,9 @@ async function pinScreen(): Promise<HTMLElement> {
   };
 
   drawChoice();
-  if (preset && chosenReader === preset.reader) void readTarget();
+  // Sent here for this card: its counter is read once the screen is shown, so that the keyboard
+  // can go to the first field.
+  if (preset && chosenReader === preset.reader) onShown = () => void readTarget();
   // Readers and cards come and go live; the choice follows.
   const unlisten = await onCardsChanged((list) => {
     if (!section.isConnected) { unlisten(); return; }
