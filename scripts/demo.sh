@@ -45,7 +45,7 @@ echo
 echo "== The sandbox portal"
 "$BIN/podpis-portal" seed --db "$RUN/portal.db"
 OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-portal" serve --listen 127.0.0.1:0 --db "$RUN/portal.db" \
-    --trust "$RUN/pki/root.pem" --trust "$RUN/pki/ca.pem" --crl "$RUN/pki/crl.pem" \
+    --trust "$RUN/pki/root.pem" --trust "$RUN/pki/ca.pem" --crl "$RUN/pki/crl.pem" --crl "$RUN/pki/root-crl.pem" \
     >"$RUN/portal.out" 2>"$RUN/portal.log" &
 pids+=($!)
 for _ in $(seq 1 100); do

@@ -22,8 +22,8 @@ trap cleanup EXIT
 OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-vcard" pki init --dir "$RUN/pki" >/dev/null
 "$BIN/podpis-portal" seed --db "$RUN/portal.db" >/dev/null
 OPENSSL_CONF="$GOST_CONF" "$BIN/podpis-portal" serve --listen 127.0.0.1:0 --db "$RUN/portal.db" \
-    --trust "$RUN/pki/root.pem" --trust "$RUN/pki/ca.pem" --crl "$RUN/pki/crl.pem" \
-    --logins-per-minute 100000 --confirmations-per-minute 100000 \
+    --trust "$RUN/pki/root.pem" --trust "$RUN/pki/ca.pem" --crl "$RUN/pki/crl.pem" --crl "$RUN/pki/root-crl.pem" \
+    --logins-per-minute 100000 --confirmations-per-minute 100000 --challenges-per-minute 100000 \
     >"$RUN/portal.out" 2>"$RUN/portal.log" &
 portal_pid=$!
 for _ in $(seq 1 100); do
