@@ -65,7 +65,11 @@ fn a_changed_pin_signs_and_the_old_one_no_longer_does() {
 #[test]
 fn a_wrong_current_pin_spends_a_try_and_changes_nothing() {
     let card = VirtualCard::start("entrepreneur");
-    let (code, out, _) = pin(&card, "change", &format!("11112222\n{NEW_PIN}\n{NEW_PIN}\n"));
+    let (code, out, _) = pin(
+        &card,
+        "change",
+        &format!("11112222\n{NEW_PIN}\n{NEW_PIN}\n"),
+    );
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("pin-incorrect"), "{out}");
     assert!(out.contains('2'), "tries left: {out}");
@@ -91,7 +95,11 @@ fn a_blocked_pin_is_unblocked_with_the_puk() {
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("pin-blocked"), "{out}");
     // A wrong PUK costs one of its own tries and says how many are left.
-    let (code, out, _) = pin(&card, "unblock", &format!("00000000\n{NEW_PIN}\n{NEW_PIN}\n"));
+    let (code, out, _) = pin(
+        &card,
+        "unblock",
+        &format!("00000000\n{NEW_PIN}\n{NEW_PIN}\n"),
+    );
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("puk-incorrect") && out.contains('9'), "{out}");
     let (code, out, err) = pin(
