@@ -128,6 +128,32 @@ pub fn two_reader_queue() -> File {
     file
 }
 
+/// A virtual card alone on the readers: the other reader is held empty, so that a program that
+/// talks to every card it sees (OpenSC's PKCS#11 module, `opensc-tool`) meets only this one and
+/// never another test's card.
+pub struct Alone {
+    pub card: VirtualCard,
+    _other: ReaderLease,
+    _queue: File,
+}
+
+impl Alone {
+    pub fn start(profile: &str) -> Self {
+        let queue = two_reader_queue();
+        let (first, other) = (ReaderLease::acquire(), ReaderLease::acquire());
+        let state = tempfile::Builder::new()
+            .prefix(&format!("card-{profile}-"))
+            .tempdir_in(scratch())
+            .expect("state dir")
+            .keep();
+        Self {
+            card: VirtualCard::insert(first, profile, &state, &[]),
+            _other: other,
+            _queue: queue,
+        }
+    }
+}
+
 /// Fails the test with a useful message when pcscd or the vpcd readers are missing.
 pub fn ensure_pcscd() {
     match signing::token::list_readers() {
@@ -398,6 +424,9 @@ pub fn podpis(args: &[&str]) -> (i32, String, String) {
 pub fn podpis_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
     let mut child = Command::new(bin("podpis"))
+        // Only the PKCS#11 modules a test names (`--pkcs11-module`): a system module (OpenSC's)
+        // would talk to the virtual cards of other tests.
+        .env("PODPIS_PKCS11_DISCOVERY", "0")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -303,6 +303,8 @@ fn the_window_may_call_only_the_commands_granted_to_it() {
 #[test]
 fn a_certificate_that_cannot_do_the_job_says_why_and_cannot_be_chosen() {
     // Both virtual readers: the entrepreneur's token and the old UEC.
+    // Both readers: queued with every test that takes two, so none holds one and waits.
+    let _queue = two_reader_queue();
     let entrepreneur = VirtualCard::start("entrepreneur");
     let uec = VirtualCard::start("uec");
     let app = App::start("ru");

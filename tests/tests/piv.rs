@@ -97,7 +97,9 @@ fn common_name() -> String {
 
 #[test]
 fn opensc_recognises_the_virtual_card_as_piv() {
-    let card = VirtualCard::start("piv");
+    // OpenSC talks to every card it sees: this one is alone on the readers.
+    let alone = Alone::start("piv");
+    let card = &alone.card;
     let opensc = OpenSc::new();
     let (ok, out, err) = opensc.run(
         "opensc-tool",
@@ -121,7 +123,9 @@ fn opensc_recognises_the_virtual_card_as_piv() {
 
 #[test]
 fn pkcs15_tool_lists_the_certificate_and_the_key() {
-    let card = VirtualCard::start("piv");
+    // OpenSC talks to every card it sees: this one is alone on the readers.
+    let alone = Alone::start("piv");
+    let card = &alone.card;
     let opensc = OpenSc::new();
     let (ok, dump, err) = opensc.run("pkcs15-tool", &["--reader", card.reader(), "-D"]);
     assert!(ok, "{dump}{err}");
@@ -171,7 +175,9 @@ fn pkcs15_tool_lists_the_certificate_and_the_key() {
 
 #[test]
 fn pkcs11_tool_lists_the_certificate_and_the_private_key() {
-    let card = VirtualCard::start("piv");
+    // OpenSC talks to every card it sees: this one is alone on the readers.
+    let alone = Alone::start("piv");
+    let card = &alone.card;
     let opensc = OpenSc::new();
     let (ok, slots, err) = opensc.pkcs11(card.reader(), &["-L"]);
     assert!(ok, "{slots}{err}");
@@ -217,7 +223,9 @@ fn pkcs11_tool_lists_the_certificate_and_the_private_key() {
 
 #[test]
 fn pkcs11_tool_signs_a_digest_and_openssl_verifies_it_with_the_certificate() {
-    let card = VirtualCard::start("piv");
+    // OpenSC talks to every card it sees: this one is alone on the readers.
+    let alone = Alone::start("piv");
+    let card = &alone.card;
     let opensc = OpenSc::new();
     let digest = openssl::sha::sha256(b"a document signed on the PIV card");
     let input = opensc.path("digest.bin");
@@ -272,7 +280,9 @@ fn pkcs11_tool_signs_a_digest_and_openssl_verifies_it_with_the_certificate() {
 
 #[test]
 fn a_wrong_pin_through_pkcs11_tool_is_refused_and_costs_one_try() {
-    let card = VirtualCard::start("piv");
+    // OpenSC talks to every card it sees: this one is alone on the readers.
+    let alone = Alone::start("piv");
+    let card = &alone.card;
     let opensc = OpenSc::new();
     assert_eq!(tries_left(&card.state), 3);
     let (ok, out, err) = opensc.pkcs11(card.reader(), &["--login", "--pin", "87654321", "-O"]);
