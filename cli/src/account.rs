@@ -10,9 +10,8 @@ use client::portal::PortalClient;
 use client::session::{SessionInfo, Sessions};
 use protocol::Purpose;
 use signing::certificate::Severity;
-use signing::Pin;
 
-use crate::cards::last_try_consent;
+use crate::cards::{last_try_consent, read_pin};
 use crate::failure::Failure;
 use crate::{prompt, Common, ConfirmOptions};
 
@@ -46,7 +45,8 @@ impl Common {
         let token = self.token(&portal.origin())?;
         Ok(rt
             .block_on(Confirmation::new(portal, token, self.data_dir.clone()))?
-            .with_card_deadline(self.card_timeout))
+            .with_card_deadline(self.card_timeout)
+            .with_pkcs11(self.pkcs11()))
     }
 }
 
@@ -202,16 +202,8 @@ pub fn confirm(
     {
         return Err(Failure::local("cancelled"));
     }
-    let last_try_confirmed = last_try_consent(common, card, prepared.chosen.pin.is_last_try())?;
-    let prompt = messages::phrase(
-        Phrase::PinPrompt {
-            tries_left: prepared.chosen.pin.tries_left,
-        },
-        language,
-    );
-    let text = prompt::secret(card.pin_stdin, &prompt)?;
-    let pin = Pin::new(text.to_string()).map_err(signing::TokenError::PinFormat)?;
-    drop(text);
+    let last_try_confirmed = last_try_consent(common, card, prepared.chosen.pin().is_last_try())?;
+    let pin = read_pin(common, card, prepared.chosen.pin())?;
     let result = rt.block_on(flow.sign_and_send(prepared, pin, last_try_confirmed, &on_event))?;
     if common.json {
         println!("{}", serde_json::to_string(&result).unwrap_or_default());
@@ -286,7 +278,8 @@ pub fn outbox(common: &Common, send: bool) -> Result<ExitCode, Failure> {
 
 pub fn diagnose(common: &Common) -> Result<ExitCode, Failure> {
     let portal = common.client().map_err(|_| common.portal_address());
-    let checks = runtime()?.block_on(client::diagnose::run(portal, common.language));
+    let tier = common.pkcs11();
+    let checks = runtime()?.block_on(client::diagnose::run(portal, &tier, common.language));
     let failed = checks.iter().any(|c| c.status == "fail");
     if common.json {
         println!("{}", serde_json::to_string(&checks).unwrap_or_default());

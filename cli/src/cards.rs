@@ -7,12 +7,13 @@ use std::time::SystemTime;
 
 use client::flow::{self, FlowError};
 use client::messages::{self, Field, Phrase};
+use client::tokens::{self, FoundKey, KeySource, PinInfo};
 use serde::Serialize;
 use signing::cades::Content;
 use signing::card::monitor::{Monitor, ReaderEvent};
 use signing::certificate::{CertificateInfo, Finding, Severity};
 use signing::drivers::registry;
-use signing::token::{self, Reader};
+use signing::token;
 use signing::{CardKind, Pin};
 
 use crate::failure::Failure;
@@ -78,13 +79,23 @@ pub fn watch(common: &Common) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One certificate on one card, as `podpis certs --json` prints it.
+/// One certificate on one card or token, as `podpis certs --json` prints it.
 #[derive(Serialize)]
 struct CertEntry {
+    /// `apdu` (a card an APDU driver reads) or `pkcs11` (a token behind a module).
+    tier: &'static str,
+    /// The reader, or the PKCS#11 token's label.
     reader: String,
-    kind: CardKind,
+    /// The card family (APDU tier); null for a PKCS#11 token.
+    kind: Option<CardKind>,
+    /// The PKCS#11 module and slot; null on the APDU tier.
+    module: Option<std::path::PathBuf>,
+    slot: Option<u64>,
     token_serial: String,
-    key: u8,
+    /// The card's key reference (APDU tier), or null.
+    key: Option<u8>,
+    /// The key's CKA_ID in hex (PKCS#11 tier), or null.
+    key_id: Option<String>,
     #[serde(flatten)]
     info: CertificateInfo,
     findings: Vec<FindingEntry>,
@@ -122,49 +133,52 @@ fn print_findings(findings: &[FindingEntry], out: impl Fn(String)) {
 pub fn certs(common: &Common, only: Option<&str>) -> Result<ExitCode, Failure> {
     let readers = token::list_readers()?;
     let certificates = common.certificates();
-    let mut entries = Vec::new();
+    let mut found = Vec::new();
     let mut failed: Option<Failure> = None;
+    let mut fail = |place: &str, e: signing::TokenError| {
+        let failure = Failure::from(e);
+        common.say(&format!(
+            "podpis: {place}: {}",
+            failure.message(common.language)
+        ));
+        failed = Some(failure);
+    };
     for r in readers
         .iter()
         .filter(|r| only.is_none_or(|o| o == r.reader))
+        .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
     {
-        let Some(card) = &r.card else { continue };
-        if card.kind == CardKind::Unknown {
-            continue;
+        match tokens::card_keys(&r.reader, &certificates, common.card_timeout) {
+            Ok(keys) => found.extend(keys),
+            Err(e) => fail(&r.reader, e),
         }
-        let reader = Reader::new(&r.reader).with_deadline(common.card_timeout);
-        match certificates.read_card(&reader) {
-            Ok((kind, contents)) => {
-                for key in contents.keys {
-                    match CertificateInfo::parse(&key.certificate) {
-                        Ok(info) => entries.push(CertEntry {
-                            reader: r.reader.clone(),
-                            kind,
-                            token_serial: contents.serial.clone(),
-                            key: key.reference,
-                            findings: finding_entries(&info.findings_at(SystemTime::now()), common),
-                            info,
-                        }),
-                        Err(e) => common.say(&format!(
-                            "podpis: {}: {}",
-                            r.reader,
-                            messages::error(
-                                &FlowError::Card(signing::TokenError::Malformed(e.to_string())),
-                                common.language
-                            )
-                        )),
-                    }
-                }
-            }
-            Err(e) => {
-                let failure = Failure::from(e);
-                common.say(&format!(
-                    "podpis: {}: {}",
-                    r.reader,
-                    failure.message(common.language)
-                ));
-                failed = Some(failure);
-            }
+    }
+    let tier = common.pkcs11();
+    for report in &tier.failures {
+        if let Some(e) = report.error() {
+            fail(&report.module.display().to_string(), e);
+        }
+    }
+    let (keys, errors) = tier.keys();
+    for e in errors {
+        fail("PKCS#11", e);
+    }
+    found.extend(
+        keys.into_iter()
+            .filter(|k| only.is_none_or(|o| o == k.source.place())),
+    );
+    let mut entries = Vec::new();
+    for key in found {
+        match CertificateInfo::parse(&key.certificate) {
+            Ok(info) => entries.push(entry(key, info, common)),
+            Err(e) => common.say(&format!(
+                "podpis: {}: {}",
+                key.source.place(),
+                messages::error(
+                    &FlowError::Card(signing::TokenError::Malformed(e.to_string())),
+                    common.language
+                )
+            )),
         }
     }
     if entries.is_empty() {
@@ -191,13 +205,46 @@ pub fn certs(common: &Common, only: Option<&str>) -> Result<ExitCode, Failure> {
     })
 }
 
+fn entry(key: FoundKey, info: CertificateInfo, common: &Common) -> CertEntry {
+    let findings = finding_entries(&info.findings_at(SystemTime::now()), common);
+    let (kind, module, slot, reference, key_id) = match &key.source {
+        KeySource::Card {
+            kind, reference, ..
+        } => (Some(*kind), None, None, Some(*reference), None),
+        KeySource::Pkcs11 { token, id, .. } => (
+            None,
+            Some(token.module.clone()),
+            Some(token.slot),
+            None,
+            Some(hex::encode(id)),
+        ),
+    };
+    CertEntry {
+        tier: key.source.tier(),
+        reader: key.source.place(),
+        kind,
+        module,
+        slot,
+        token_serial: key.token_serial,
+        key: reference,
+        key_id,
+        findings,
+        info,
+    }
+}
+
 fn print_certificate(common: &Common, e: &CertEntry) {
     let l = common.language;
     let i = &e.info;
+    let key = e
+        .key
+        .map(|k| k.to_string())
+        .or_else(|| e.key_id.clone())
+        .unwrap_or_default();
     let heading = Phrase::CertificateOnCard {
-        kind: e.kind.as_str(),
+        kind: e.kind.map_or("pkcs11", CardKind::as_str),
         token: &e.token_serial,
-        key: e.key,
+        key: &key,
     };
     println!("{} ({})", e.reader, messages::phrase(heading, l));
     let show = |field: Field, v: Option<&str>| {
@@ -235,25 +282,21 @@ pub fn sign(
     let l = common.language;
     let content = std::fs::read(input)
         .map_err(|e| Failure::with_detail("file-read", format!("{}: {e}", input.display())))?;
-    let chosen = flow::choose_key(&card.choice(), &common.certificates(), common.card_timeout)?;
+    let tier = common.pkcs11();
+    let chosen = flow::choose_key(
+        &card.choice(),
+        &common.certificates(),
+        common.card_timeout,
+        &tier,
+    )?;
     print_findings(&finding_entries(&chosen.findings, common), |line| {
         common.say(&line)
     });
     if let Some(refusal) = chosen.refusal() {
         return Err(refusal.into());
     }
-    let last_try_confirmed = last_try_consent(common, card, chosen.pin.is_last_try())?;
-    let text = prompt::secret(
-        card.pin_stdin,
-        &messages::phrase(
-            Phrase::PinPrompt {
-                tries_left: chosen.pin.tries_left,
-            },
-            l,
-        ),
-    )?;
-    let pin = Pin::new(text.to_string()).map_err(signing::TokenError::PinFormat)?;
-    drop(text);
+    let last_try_confirmed = last_try_consent(common, card, chosen.pin().is_last_try())?;
+    let pin = read_pin(common, card, chosen.pin())?;
     let form = if detached {
         Content::Detached
     } else {
@@ -266,6 +309,7 @@ pub fn sign(
         pin,
         last_try_confirmed,
         common.card_timeout,
+        &tier,
     )?;
     client::durable::write_atomically(output, &cms)
         .map_err(|e| Failure::with_detail("file-write", format!("{}: {e}", output.display())))?;
@@ -286,6 +330,27 @@ pub fn sign(
         println!("{}", messages::phrase(done, l));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The PIN, asked after saying the tries left where the token counts them; none for a PIN pad
+/// (the person is told to enter it on the reader).
+pub fn read_pin(
+    common: &Common,
+    card: &CardOptions,
+    state: PinInfo,
+) -> Result<Option<Pin>, Failure> {
+    let l = common.language;
+    if !state.needs_typed_pin() {
+        common.say(&messages::phrase(Phrase::EnterPinOnReader, l));
+        return Ok(None);
+    }
+    let prompt = match state.tries_left() {
+        Some(tries_left) => messages::phrase(Phrase::PinPrompt { tries_left }, l),
+        None => messages::phrase(Phrase::PinPromptUncounted, l),
+    };
+    let text = prompt::secret(card.pin_stdin, &prompt)?;
+    let pin = Pin::new(text.to_string()).map_err(signing::TokenError::PinFormat)?;
+    Ok(Some(pin))
 }
 
 /// On the last PIN try, the person must say yes: `--allow-last-try`, or a yes at the terminal

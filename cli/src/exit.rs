@@ -4,6 +4,7 @@
 use client::flow::FlowError;
 use client::portal::PortalError;
 use protocol::codes;
+use signing::pkcs11::Pkcs11Error;
 use signing::{CardError, TokenError};
 
 use crate::failure::Failure;
@@ -43,7 +44,13 @@ fn flow(e: &FlowError) -> u8 {
             | TokenError::PukIncorrect { .. }
             | TokenError::PukBlocked
             | TokenError::NewPinRefused
+            | TokenError::PinIncorrectUncounted { .. }
+            | TokenError::PukIncorrectUncounted { .. }
+            | TokenError::Pkcs11(Pkcs11Error::PinExpired | Pkcs11Error::PinRequired)
             | TokenError::PinFormat(_) => PIN,
+            TokenError::AlgorithmUnsupported { .. }
+            | TokenError::Pkcs11(Pkcs11Error::MechanismUnsupported { .. }) => CERTIFICATE,
+            TokenError::Pkcs11(Pkcs11Error::Cancelled) => OTHER,
             _ => CARD,
         },
         FlowError::LastTryNotConfirmed => PIN,
@@ -80,6 +87,7 @@ mod tests {
     use signing::certificate::{FindingCode, Severity};
 
     use super::*;
+    use signing::{KeyAlgorithm, PinCondition};
 
     /// One failure of every kind the CLI can meet, with its code.
     fn every_failure() -> Vec<Failure> {
@@ -107,6 +115,50 @@ mod tests {
         all.push(card(TokenError::PukBlocked));
         all.push(card(TokenError::NewPinRefused));
         all.push(card(TokenError::PinManagementNotSupported));
+        all.push(card(TokenError::PinIncorrectUncounted {
+            condition: PinCondition::CountLow,
+        }));
+        all.push(card(TokenError::PukIncorrectUncounted {
+            condition: PinCondition::NoWarning,
+        }));
+        all.push(card(TokenError::AlgorithmUnsupported {
+            algorithm: KeyAlgorithm::Gost2001,
+        }));
+        let module = std::path::PathBuf::from("/m.so");
+        for e in [
+            Pkcs11Error::ModuleMissing {
+                module: module.clone(),
+            },
+            Pkcs11Error::ModuleNotLoadable {
+                module: module.clone(),
+                reason: "x".into(),
+            },
+            Pkcs11Error::ModuleInitFailed {
+                module: module.clone(),
+                rv: "CKR_GENERAL_ERROR".into(),
+            },
+            Pkcs11Error::ModuleCrashed {
+                module: module.clone(),
+                how: "signal 6".into(),
+            },
+            Pkcs11Error::ModuleTimedOut {
+                module: module.clone(),
+            },
+            Pkcs11Error::ModuleUnusable { module },
+            Pkcs11Error::KeyMissing { id: "01".into() },
+            Pkcs11Error::MechanismUnsupported {
+                algorithm: KeyAlgorithm::Gost2001,
+            },
+            Pkcs11Error::PinExpired,
+            Pkcs11Error::PinRequired,
+            Pkcs11Error::Cancelled,
+            Pkcs11Error::Call {
+                function: "C_Sign".into(),
+                rv: "CKR_DEVICE_ERROR".into(),
+            },
+        ] {
+            all.push(card(TokenError::Pkcs11(e)));
+        }
         for e in [
             FlowError::LastTryNotConfirmed,
             FlowError::NoCard,

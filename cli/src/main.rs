@@ -43,6 +43,10 @@ struct Cli {
     /// as not responding.
     #[arg(long, global = true, value_name = "SECONDS", default_value = "15", value_parser = seconds)]
     card_timeout: Duration,
+    /// A PKCS#11 module (a vendor's library) to use besides those the system registers and the
+    /// vendors' default paths; repeatable. PODPIS_PKCS11_DISCOVERY=0 uses only these.
+    #[arg(long = "pkcs11-module", global = true, value_name = "PATH")]
+    pkcs11_modules: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -161,9 +165,16 @@ pub struct Common {
     pub data_dir: PathBuf,
     pub portal_timeout: Duration,
     pub card_timeout: Duration,
+    pub pkcs11_modules: Vec<PathBuf>,
 }
 
 impl Common {
+    /// The PKCS#11 modules of this run: probed in a child process (or recalled), then opened.
+    pub fn pkcs11(&self) -> client::tokens::Pkcs11Tier {
+        let settings = client::tokens::Pkcs11Settings::from_env(self.pkcs11_modules.clone());
+        client::tokens::Pkcs11Tier::load(&settings, &self.data_dir, self.card_timeout)
+    }
+
     /// A progress or notice line for people: on stderr, and never in JSON mode, where stdout
     /// carries the one JSON answer and stderr stays quiet.
     pub fn say(&self, text: &str) {
@@ -178,6 +189,9 @@ impl Common {
 }
 
 fn main() -> ExitCode {
+    // A PKCS#11 module is probed in a child process of this program first: in that child, this
+    // call loads the module, reports and exits.
+    signing::pkcs11::probe::serve_if_asked();
     let cli = Cli::parse();
     let common = Common {
         json: cli.json,
@@ -187,6 +201,7 @@ fn main() -> ExitCode {
         data_dir: cli.data_dir.unwrap_or_else(client::default_data_dir),
         portal_timeout: cli.portal_timeout,
         card_timeout: cli.card_timeout,
+        pkcs11_modules: cli.pkcs11_modules,
     };
     let result = match cli.command {
         Command::Readers { watch: false } => cards::readers(&common),

@@ -14,12 +14,14 @@ use crate::{prompt, CardOptions, Common};
 
 pub fn run(common: &Common, action: PinAction, card: &CardOptions) -> Result<ExitCode, Failure> {
     let l = common.language;
-    let target = pin::target(&card.choice(), action, common.card_timeout)?;
+    let tier = common.pkcs11();
+    let target = pin::target(&card.choice(), action, common.card_timeout, &tier)?;
     let last_try_confirmed = last_try_consent(common, card, target.authorising.is_last_try())?;
-    let tries_left = target.authorising.tries_left;
-    let first = match action {
-        PinAction::Change => Phrase::CurrentPinPrompt { tries_left },
-        PinAction::Unblock => Phrase::PukPrompt { tries_left },
+    let first = match (action, target.authorising.tries_left()) {
+        (PinAction::Change, Some(tries_left)) => Phrase::CurrentPinPrompt { tries_left },
+        (PinAction::Unblock, Some(tries_left)) => Phrase::PukPrompt { tries_left },
+        (PinAction::Change, None) => Phrase::CurrentPinPromptUncounted,
+        (PinAction::Unblock, None) => Phrase::PukPromptUncounted,
     };
     // With --pin-stdin the three lines come in the order of the prompts.
     let code = ask_pin(card.pin_stdin, &messages::phrase(first, l))?;
@@ -32,7 +34,14 @@ pub fn run(common: &Common, action: PinAction, card: &CardOptions) -> Result<Exi
         return Err(Failure::local("pin-mismatch"));
     }
     drop(again);
-    pin::apply(&target, code, new, last_try_confirmed, common.card_timeout)?;
+    pin::apply(
+        &target,
+        code,
+        new,
+        last_try_confirmed,
+        common.card_timeout,
+        &tier,
+    )?;
     let done = match action {
         PinAction::Change => Phrase::PinChanged,
         PinAction::Unblock => Phrase::PinUnblocked,
@@ -40,7 +49,7 @@ pub fn run(common: &Common, action: PinAction, card: &CardOptions) -> Result<Exi
     if common.json {
         println!(
             "{}",
-            serde_json::json!({ "reader": target.reader, "done": match action {
+            serde_json::json!({ "reader": target.holder.place(), "done": match action {
                 PinAction::Change => "changed",
                 PinAction::Unblock => "unblocked",
             } })

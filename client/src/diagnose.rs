@@ -12,6 +12,7 @@ use crate::flow::card_code;
 use crate::known_tokens::{self, Identified, Keys, KnownTokens, ModuleSearch};
 use crate::messages::{describe, finding, phrase, Language, Phrase};
 use crate::portal::PortalClient;
+use crate::tokens::Pkcs11Tier;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
@@ -35,12 +36,23 @@ fn check(
     }
 }
 
-/// Runs every check. Card reads happen on the card layer's own threads, with its deadlines.
-pub async fn run(portal: Result<PortalClient, String>, language: Language) -> Vec<Check> {
+/// Runs every check. Card reads happen on the card layer's own threads, with its deadlines;
+/// `pkcs11` is the process's PKCS#11 tier, whose modules were probed in child processes.
+pub async fn run(
+    portal: Result<PortalClient, String>,
+    pkcs11: &Pkcs11Tier,
+    language: Language,
+) -> Vec<Check> {
     let hint = |code: &str| describe(code, language);
     let mut checks = tokio::task::spawn_blocking(move || card_checks(language))
         .await
         .unwrap_or_default();
+    let tier = pkcs11.clone();
+    checks.extend(
+        tokio::task::spawn_blocking(move || pkcs11_checks(&tier, language))
+            .await
+            .unwrap_or_default(),
+    );
     match portal {
         Err(address) => checks.push(check("portal", "fail", address, hint("portal-address"))),
         Ok(portal) => match portal.health().await {
@@ -56,6 +68,46 @@ pub async fn run(portal: Result<PortalClient, String>, language: Language) -> Ve
             String::new(),
         )),
         Err(e) => checks.push(check("keyring", "fail", e.to_string(), hint("keyring"))),
+    }
+    checks
+}
+
+/// One check per PKCS#11 module: loaded (with its tokens), or why not, naming the module. A
+/// module that crashed or hung did so in a child process: Podpis goes on.
+fn pkcs11_checks(tier: &Pkcs11Tier, language: Language) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for module in &tier.modules {
+        let path = module.path().display().to_string();
+        match module.tokens() {
+            Ok(tokens) => {
+                let labels: Vec<String> = tokens
+                    .iter()
+                    .map(|t| format!("{} ({})", t.label, t.id.serial))
+                    .collect();
+                checks.push(check(
+                    "pkcs11",
+                    "ok",
+                    format!("{path}: {}", labels.join(", ")),
+                    String::new(),
+                ));
+            }
+            Err(e) => checks.push(check(
+                "pkcs11",
+                "fail",
+                format!("{path}: {e}"),
+                describe(card_code(&e), language),
+            )),
+        }
+    }
+    for failure in &tier.failures {
+        if let Some(e) = failure.error() {
+            checks.push(check(
+                "pkcs11",
+                "fail",
+                format!("{}: {e}", failure.module.display()),
+                describe(card_code(&e), language),
+            ));
+        }
     }
     checks
 }

@@ -10,16 +10,17 @@ use std::time::SystemTime;
 
 use protocol::{Account, ConfirmationResult, Purpose, RequestDocument};
 use serde::Serialize;
+use sha2::Digest;
 use signing::cades::{self, Content};
 use signing::certificate::{CertificateInfo, Finding, FindingCode, Severity};
-use signing::drivers::CardKey;
-use signing::token::{self, Reader};
-use signing::{CardError, CardKind, Pin, PinStatus, TokenError};
+use signing::token::Reader;
+use signing::{CardError, Pin, TokenError};
 use thiserror::Error;
 
 use crate::certificates::CertificateCache;
 use crate::outbox::{Outbox, OutboxItem, RequestMeta};
 use crate::portal::{PortalClient, PortalError};
+use crate::tokens::{self, FoundKey, PinInfo, Pkcs11Tier};
 
 /// Where the flow is, for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,7 +128,30 @@ pub fn card_code(e: &TokenError) -> &'static str {
         TokenError::PukBlocked => "puk-blocked",
         TokenError::NewPinRefused => "pin-new-refused",
         TokenError::PinManagementNotSupported => "pin-change-unsupported",
+        TokenError::PinIncorrectUncounted { .. } => "pin-incorrect",
+        TokenError::PukIncorrectUncounted { .. } => "puk-incorrect",
+        TokenError::AlgorithmUnsupported { .. } => "algorithm-unsupported",
+        TokenError::Pkcs11(e) => pkcs11_code(e),
         _ => "card-error",
+    }
+}
+
+/// The messages-table code of what only the PKCS#11 tier meets.
+fn pkcs11_code(e: &signing::pkcs11::Pkcs11Error) -> &'static str {
+    use signing::pkcs11::Pkcs11Error as E;
+    match e {
+        E::ModuleMissing { .. } => "pkcs11-module-missing",
+        E::ModuleNotLoadable { .. } => "pkcs11-module-not-loadable",
+        E::ModuleInitFailed { .. } => "pkcs11-module-init-failed",
+        E::ModuleCrashed { .. } => "pkcs11-module-crashed",
+        E::ModuleTimedOut { .. } => "pkcs11-module-timed-out",
+        E::ModuleUnusable { .. } => "pkcs11-module-unusable",
+        E::KeyMissing { .. } => "pkcs11-key-missing",
+        E::MechanismUnsupported { .. } => "algorithm-unsupported",
+        E::PinExpired => "pin-expired",
+        E::PinRequired => "pin-required",
+        E::Cancelled => "pin-pad-cancelled",
+        _ => "pkcs11-call-failed",
     }
 }
 
@@ -158,6 +182,7 @@ pub struct Confirmation {
     outbox: Outbox,
     certificates: CertificateCache,
     card_deadline: std::time::Duration,
+    pkcs11: Pkcs11Tier,
 }
 
 impl Confirmation {
@@ -175,17 +200,20 @@ impl Confirmation {
             outbox,
             certificates: CertificateCache::in_data_dir(&data_dir),
             card_deadline: Reader::DEFAULT_DEADLINE,
+            pkcs11: Pkcs11Tier::default(),
         })
+    }
+
+    /// The PKCS#11 modules whose tokens count as well as the cards.
+    pub fn with_pkcs11(mut self, tier: Pkcs11Tier) -> Self {
+        self.pkcs11 = tier;
+        self
     }
 
     /// How long one card operation may take before the card counts as not responding.
     pub fn with_card_deadline(mut self, deadline: std::time::Duration) -> Self {
         self.card_deadline = deadline;
         self
-    }
-
-    fn reader(&self, name: impl Into<String>) -> Reader {
-        Reader::new(name).with_deadline(self.card_deadline)
     }
 
     /// Reads the card, checks the certificate, asks the portal for a challenge and builds the
@@ -202,7 +230,9 @@ impl Confirmation {
         let choice = choice.clone();
         let certificates = self.certificates.clone();
         let deadline = self.card_deadline;
-        let chosen = blocking(move || choose_key(&choice, &certificates, deadline)).await??;
+        let tier = self.pkcs11.clone();
+        let chosen =
+            blocking(move || choose_key(&choice, &certificates, deadline, &tier)).await??;
         on_event(FlowEvent::Step(Step::CheckingCertificate));
         on_event(FlowEvent::Findings(chosen.findings.clone()));
         // An error finding stops here; a blocked card is never sent VERIFY.
@@ -260,32 +290,33 @@ impl Confirmation {
     }
 
     /// Has the card sign (the PIN is sent once, never retried), stores the request, sends it.
-    /// On the last try the caller must pass `last_try_confirmed`.
+    /// On the last try the caller must pass `last_try_confirmed`. `pin` is `None` only for a
+    /// token whose PIN is entered on the reader.
     pub async fn sign_and_send(
         &self,
         prepared: Prepared,
-        pin: Pin,
+        pin: Option<Pin>,
         last_try_confirmed: bool,
         on_event: &(dyn Fn(FlowEvent) + Send + Sync),
     ) -> Result<ConfirmationResult, FlowError> {
-        if prepared.chosen.pin.is_last_try() && !last_try_confirmed {
+        if prepared.chosen.key.pin.is_last_try() && !last_try_confirmed {
             return Err(FlowError::LastTryNotConfirmed);
         }
         on_event(FlowEvent::Step(Step::SigningOnCard));
-        let digest = prepared.cades.digest_to_sign().to_vec();
-        let (reader, key, algorithm) = (
-            self.reader(prepared.chosen.reader.clone()),
-            prepared.chosen.key.reference,
-            prepared.chosen.key.algorithm,
+        let (key, deadline, tier) = (
+            prepared.chosen.key.clone(),
+            self.card_deadline,
+            self.pkcs11.clone(),
         );
-        // The driver checks the consent again against the counter it reads right before VERIFY.
+        // The token checks the consent again against the state it reads right before the PIN.
         let last_try = signing::LastTry::from_confirmed(last_try_confirmed);
-        let signature = blocking(move || reader.sign(key, algorithm, digest, pin, last_try))
-            .await?
-            .map_err(|e| match e {
-                TokenError::LastTryNotConfirmed => FlowError::LastTryNotConfirmed,
-                e => FlowError::Card(e),
-            })?;
+        let (signature, cades) = blocking(move || {
+            let signature = tokens::sign(&key, &prepared.cades, pin, last_try, deadline, &tier);
+            (signature, prepared)
+        })
+        .await?;
+        let prepared = cades;
+        let signature = signature.map_err(card_error)?;
         let cms = prepared
             .cades
             .finish(&signature)
@@ -341,43 +372,130 @@ impl Confirmation {
     }
 }
 
-/// A key chosen on a card, with what was read with it: its certificate, the certificate's
-/// findings now, and the PIN counter.
+/// A key chosen on a card or token, with what was read with it: its certificate, the
+/// certificate's findings now, and the PIN state.
 #[derive(Debug, Clone)]
 pub struct ChosenKey {
-    pub reader: String,
-    pub kind: CardKind,
-    pub key: CardKey,
+    pub key: FoundKey,
     pub certificate: CertificateInfo,
     pub findings: Vec<Finding>,
-    pub pin: PinStatus,
 }
 
 impl ChosenKey {
+    /// Where the key is, as a person recognises it (the reader, or the token's label).
+    pub fn place(&self) -> String {
+        self.key.source.place()
+    }
+
+    pub fn pin(&self) -> PinInfo {
+        self.key.pin
+    }
+
     /// Why this key must not be used to sign at all, before any PIN: an error finding, or a
     /// blocked PIN (a blocked card is never sent VERIFY).
     pub fn refusal(&self) -> Option<FlowError> {
         if let Some(stop) = self.findings.iter().find(|f| f.severity == Severity::Error) {
             return Some(FlowError::Finding(stop.code));
         }
-        self.pin
+        self.key
+            .pin
             .is_blocked()
             .then_some(FlowError::Card(TokenError::PinBlocked))
     }
 }
 
-/// Picks the reader and the certificate: the ones named, or the only ones there are. Blocks on
-/// the card (with `deadline` per operation): call it off the async runtime.
+/// A card's or token's failure, where the last-try refusal is the flow's own error.
+fn card_error(e: TokenError) -> FlowError {
+    match e {
+        TokenError::LastTryNotConfirmed => FlowError::LastTryNotConfirmed,
+        e => FlowError::Card(e),
+    }
+}
+
+/// The keys among which a choice is made: those of the reader or token named; else of every
+/// card and token there is when a certificate is named; else of the only card or token there is.
+/// A key a PKCS#11 module also shows for a card an APDU driver reads is listed once, as the
+/// card's. Blocks on the cards and modules.
+pub fn candidate_keys(
+    choice: &CardChoice,
+    certificates: &CertificateCache,
+    deadline: std::time::Duration,
+    tier: &Pkcs11Tier,
+) -> Result<Vec<FoundKey>, FlowError> {
+    let readers = tokens::known_card_readers()?;
+    if let Some(name) = &choice.reader {
+        if readers.contains(name) {
+            return Ok(tokens::card_keys(name, certificates, deadline)?);
+        }
+        let (keys, _) = tier.keys();
+        let named: Vec<FoundKey> = keys
+            .into_iter()
+            .filter(|k| &k.source.place() == name)
+            .collect();
+        if named.is_empty() {
+            // Not a token either: a reader without a known card, or no such reader at all.
+            return Ok(tokens::card_keys(name, certificates, deadline)?);
+        }
+        return Ok(named);
+    }
+    let (pkcs11_keys, pkcs11_errors) = if tier.modules.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        tier.keys()
+    };
+    let mut places: Vec<String> = readers.clone();
+    for key in &pkcs11_keys {
+        if !places.contains(&key.source.place()) {
+            places.push(key.source.place());
+        }
+    }
+    if choice.certificate.is_none() {
+        match places.len() {
+            0 => {
+                return Err(match pkcs11_errors.into_iter().next() {
+                    Some(e) => FlowError::Card(e),
+                    None => FlowError::NoCard,
+                })
+            }
+            1 => {}
+            _ => return Err(FlowError::SeveralCards),
+        }
+    }
+    let mut keys = Vec::new();
+    let mut first_error = None;
+    for reader in &readers {
+        match tokens::card_keys(reader, certificates, deadline) {
+            Ok(found) => keys.extend(found),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let on_cards: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| sha2::Sha256::digest(&k.certificate).to_vec())
+        .collect();
+    keys.extend(
+        pkcs11_keys
+            .into_iter()
+            .filter(|k| !on_cards.contains(&sha2::Sha256::digest(&k.certificate).to_vec())),
+    );
+    match (keys.is_empty(), first_error) {
+        (true, Some(e)) => Err(FlowError::Card(e)),
+        _ => Ok(keys),
+    }
+}
+
+/// Picks the key: the reader or token and the certificate named, or the only ones there are.
+/// Blocks on the cards and modules (with `deadline` per operation): call it off the async
+/// runtime.
 pub fn choose_key(
     choice: &CardChoice,
     certificates: &CertificateCache,
     deadline: std::time::Duration,
+    tier: &Pkcs11Tier,
 ) -> Result<ChosenKey, FlowError> {
-    let reader = choose_reader(choice)?;
-    let (kind, contents) = certificates.read_card(&Reader::new(&reader).with_deadline(deadline))?;
-    let pin = contents.pin;
-    let mut keys: Vec<_> = contents
-        .keys
+    let mut keys: Vec<_> = candidate_keys(choice, certificates, deadline, tier)?
         .into_iter()
         .filter_map(|k| {
             CertificateInfo::parse(&k.certificate)
@@ -397,12 +515,9 @@ pub fn choose_key(
             let (key, certificate) = keys.remove(0);
             let findings = certificate.findings_at(SystemTime::now());
             Ok(ChosenKey {
-                reader,
-                kind,
                 key,
                 certificate,
                 findings,
-                pin,
             })
         }
         _ => Err(FlowError::SeveralCertificates),
@@ -414,32 +529,29 @@ pub fn choose_reader(choice: &CardChoice) -> Result<String, FlowError> {
     if let Some(name) = &choice.reader {
         return Ok(name.clone());
     }
-    let known: Vec<_> = token::list_readers()
-        .map_err(TokenError::from)?
-        .into_iter()
-        .filter(|r| r.card.as_ref().is_some_and(|c| c.kind != CardKind::Unknown))
-        .collect();
-    match known.as_slice() {
+    match tokens::known_card_readers()?.as_slice() {
         [] => Err(FlowError::NoCard),
-        [one] => Ok(one.reader.clone()),
+        [one] => Ok(one.clone()),
         _ => Err(FlowError::SeveralCards),
     }
 }
 
 /// Signs `content` with the chosen key as CAdES-BES (attached or detached): the PIN is sent once,
-/// never retried. On the last try the caller must pass `last_try_confirmed`. Blocks on the card.
+/// never retried. On the last try the caller must pass `last_try_confirmed`. `pin` is `None` only
+/// for a token whose PIN is entered on the reader. Blocks on the card or module.
 pub fn sign_content(
     chosen: &ChosenKey,
     content: &[u8],
     form: Content,
-    pin: Pin,
+    pin: Option<Pin>,
     last_try_confirmed: bool,
     deadline: std::time::Duration,
+    tier: &Pkcs11Tier,
 ) -> Result<Vec<u8>, FlowError> {
     if let Some(refusal) = chosen.refusal() {
         return Err(refusal);
     }
-    if chosen.pin.is_last_try() && !last_try_confirmed {
+    if chosen.key.pin.is_last_try() && !last_try_confirmed {
         return Err(FlowError::LastTryNotConfirmed);
     }
     let prepared = cades::prepare(
@@ -450,20 +562,16 @@ pub fn sign_content(
         form,
     )
     .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))?;
-    let reader = Reader::new(&chosen.reader).with_deadline(deadline);
-    // The driver checks the consent again against the counter it reads right before VERIFY.
-    let signature = reader
-        .sign(
-            chosen.key.reference,
-            chosen.key.algorithm,
-            prepared.digest_to_sign().to_vec(),
-            pin,
-            signing::LastTry::from_confirmed(last_try_confirmed),
-        )
-        .map_err(|e| match e {
-            TokenError::LastTryNotConfirmed => FlowError::LastTryNotConfirmed,
-            e => FlowError::Card(e),
-        })?;
+    // The token checks the consent again against the state it reads right before the PIN.
+    let signature = tokens::sign(
+        &chosen.key,
+        &prepared,
+        pin,
+        signing::LastTry::from_confirmed(last_try_confirmed),
+        deadline,
+        tier,
+    )
+    .map_err(card_error)?;
     prepared
         .finish(&signature)
         .map_err(|e| FlowError::Card(TokenError::Malformed(e.to_string())))

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod pin;
 pub mod portal;
 pub mod session;
+pub mod tokens;
 
 pub use messages::Language;
 

@@ -11,7 +11,7 @@
 use std::str::FromStr;
 
 use signing::certificate::FindingCode;
-use signing::TokenError;
+use signing::{PinCondition, TokenError};
 
 use crate::flow::{FlowError, Step};
 
@@ -84,6 +84,18 @@ pub const CLIENT_CODES: &[&str] = &[
     "pin-change-unsupported",
     "pin-mismatch",
     "token-module-missing",
+    "algorithm-unsupported",
+    "pkcs11-module-missing",
+    "pkcs11-module-not-loadable",
+    "pkcs11-module-init-failed",
+    "pkcs11-module-crashed",
+    "pkcs11-module-timed-out",
+    "pkcs11-module-unusable",
+    "pkcs11-key-missing",
+    "pkcs11-call-failed",
+    "pin-expired",
+    "pin-required",
+    "pin-pad-cancelled",
     "token-csp-containers",
     "person-mismatch",
     "not-an-organisation",
@@ -143,6 +155,20 @@ pub fn error(e: &FlowError, language: Language) -> String {
             )
         ),
         // The code's words say what to do; the detail is for whoever helps the user.
+        FlowError::Card(
+            TokenError::PinIncorrectUncounted { condition }
+            | TokenError::PukIncorrectUncounted { condition },
+        ) => format!(
+            "{base} {}",
+            phrase(
+                Phrase::TriesUncounted {
+                    condition: *condition
+                },
+                language
+            )
+        ),
+        // Which module, and what it did: for whoever helps the person.
+        FlowError::Card(card @ TokenError::Pkcs11(_)) => format!("{base} ({card})"),
         FlowError::Card(TokenError::PukIncorrect { tries_left }) => format!(
             "{base} {}",
             phrase(
@@ -218,6 +244,18 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "pin-new-refused" => ("Носитель не принял новый PIN: проверьте длину (4–16 символов) и символы (латиница, цифры, знаки). Ничего не изменено.", "The card refused the new PIN: check its length (4 to 16 characters) and its characters (Latin letters, digits, signs). Nothing was changed."),
         "pin-change-unsupported" => ("Этот носитель не позволяет сменить или разблокировать PIN здесь: обратитесь к его выпустившей организации.", "This card does not let its PIN be changed or unblocked here: ask whoever issued it."),
         "pin-mismatch" => ("Новый PIN и его повтор не совпадают. Ничего не изменено.", "The new PIN and its repetition differ. Nothing was changed."),
+        "algorithm-unsupported" => ("Носитель не может подписать этим ключом так, как это нужно Подписи. Выберите другой сертификат.", "The token cannot sign with this key the way Podpis needs. Choose another certificate."),
+        "pkcs11-module-missing" => ("Модуль PKCS#11 не найден по указанному пути. Проверьте путь в настройках.", "There is no PKCS#11 module at the given path. Check the path in the settings."),
+        "pkcs11-module-not-loadable" => ("Модуль PKCS#11 не загружается: это не библиотека этой системы или ей не хватает зависимостей. Переустановите модуль производителя.", "The PKCS#11 module cannot be loaded: it is not a library of this system, or it lacks a dependency. Reinstall the vendor's module."),
+        "pkcs11-module-init-failed" => ("Модуль PKCS#11 не запустился. Переустановите модуль производителя или обратитесь к нему.", "The PKCS#11 module failed to start. Reinstall the vendor's module or contact its vendor."),
+        "pkcs11-module-crashed" => ("Модуль PKCS#11 аварийно завершился при проверке; Подпись его не использует, пока файл модуля не изменится. Обновите модуль производителя.", "The PKCS#11 module crashed when it was tried; Podpis does not use it until the module file changes. Update the vendor's module."),
+        "pkcs11-module-timed-out" => ("Модуль PKCS#11 не ответил вовремя при проверке; Подпись его не использует. Извлеките и вставьте носитель или обновите модуль.", "The PKCS#11 module did not answer in time when it was tried; Podpis does not use it. Reinsert the token or update the module."),
+        "pkcs11-module-unusable" => ("Модуль PKCS#11 перестал отвечать и не используется до перезапуска Подписи.", "The PKCS#11 module stopped answering and is not used until Podpis restarts."),
+        "pkcs11-key-missing" => ("На носителе нет закрытого ключа для этого сертификата.", "The token has no private key for this certificate."),
+        "pkcs11-call-failed" => ("Модуль PKCS#11 вернул ошибку. Извлеките и вставьте носитель и повторите.", "The PKCS#11 module returned an error. Reinsert the token and try again."),
+        "pin-expired" => ("PIN носителя нужно сменить, прежде чем он будет подписывать: смените PIN (podpis pin change).", "The token's PIN must be changed before it signs: change the PIN (podpis pin change)."),
+        "pin-required" => ("Этому носителю нужен PIN: введите его.", "This token needs its PIN: enter it."),
+        "pin-pad-cancelled" => ("Операция отменена на считывателе.", "The operation was cancelled on the reader."),
         "token-module-missing" => ("Носитель распознан, но модуль PKCS#11 его производителя не установлен, и без него Подпись не может подписывать этим носителем. Установите модуль со страницы производителя, указанной в сведениях о проверке.", "The token is recognised, but its vendor's PKCS#11 module is not installed, and without it Podpis cannot sign with this token. Install the module from the vendor's page given in the check's details."),
         "token-csp-containers" => ("Этот носитель только хранит ключевые контейнеры криптопровайдера (КриптоПро CSP, ViPNet CSP): подпись вычисляет программа на компьютере, а не сам носитель. Подпись работает с носителями, которые подписывают сами: Рутокен ЭЦП, JaCarta ГОСТ, ESMART Token ГОСТ и подобными.", "This token only stores a cryptographic provider's key containers (CryptoPro CSP, ViPNet CSP): the signature is computed by software on the computer, not by the token. Podpis works with tokens that sign themselves, such as Rutoken ECP, JaCarta GOST or ESMART Token GOST."),
         "pin-last-try" => ("Осталась последняя попытка ввода PIN: нужно явное подтверждение.", "One PIN try is left: explicit confirmation is needed."),
@@ -303,6 +341,12 @@ pub enum Phrase<'a> {
     TriesLeft {
         tries_left: u8,
     },
+    /// What a PKCS#11 token says instead of a count of tries.
+    TriesUncounted {
+        condition: PinCondition,
+    },
+    /// A PIN pad reader: the PIN is entered there, not in Podpis.
+    EnterPinOnReader,
     /// Asked before the try that would block the card when it fails.
     LastTryQuestion,
     LastTryNeedsConsent,
@@ -354,8 +398,13 @@ pub enum Phrase<'a> {
     CertificateOnCard {
         kind: &'a str,
         token: &'a str,
-        key: u8,
+        key: &'a str,
     },
+    /// The PIN prompt of a token that does not count tries.
+    PinPromptUncounted,
+    CurrentPinPromptUncounted,
+    /// The PUK of a card, or the SO PIN of a PKCS#11 token, which counts no tries.
+    PukPromptUncounted,
     Signed {
         input: &'a str,
         output: &'a str,
@@ -373,10 +422,40 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
             format!("PIN (осталось попыток: {tries_left}): "),
             format!("PIN ({tries_left} tries left): "),
         ),
+        Phrase::PinPromptUncounted => l.pick("PIN-код: ", "PIN: ").to_owned(),
+        Phrase::CurrentPinPromptUncounted => l.pick("Текущий PIN: ", "Current PIN: ").to_owned(),
+        Phrase::PukPromptUncounted => l
+            .pick(
+                "PUK (PIN администратора, SO PIN): ",
+                "PUK (the administrator's PIN, SO PIN): ",
+            )
+            .to_owned(),
         Phrase::TriesLeft { tries_left } => l.pick(
             format!("Осталось попыток: {tries_left}."),
             format!("Tries left: {tries_left}."),
         ),
+        Phrase::TriesUncounted { condition } => match condition {
+            PinCondition::FinalTry => l.pick(
+                "Следующая ошибка заблокирует PIN.",
+                "One more wrong PIN will block it.",
+            ),
+            PinCondition::CountLow => l.pick(
+                "Носитель предупреждает, что попыток осталось мало.",
+                "The token warns that few tries remain.",
+            ),
+            PinCondition::Locked => l.pick("PIN заблокирован.", "The PIN is blocked."),
+            PinCondition::NoWarning => l.pick(
+                "Носитель не сообщает, сколько попыток осталось.",
+                "The token does not say how many tries are left.",
+            ),
+        }
+        .to_owned(),
+        Phrase::EnterPinOnReader => l
+            .pick(
+                "Введите PIN на клавиатуре считывателя.",
+                "Enter the PIN on the reader's keypad.",
+            )
+            .to_owned(),
         Phrase::LastTryQuestion => l
             .pick(
                 "Осталась последняя попытка: неверный PIN заблокирует носитель. Продолжить? [y/N] ",
@@ -559,6 +638,13 @@ mod tests {
             Phrase::PasswordPrompt,
             Phrase::PinPrompt { tries_left: 3 },
             Phrase::TriesLeft { tries_left: 2 },
+            Phrase::TriesUncounted {
+                condition: PinCondition::CountLow,
+            },
+            Phrase::TriesUncounted {
+                condition: PinCondition::NoWarning,
+            },
+            Phrase::EnterPinOnReader,
             Phrase::LastTryQuestion,
             Phrase::LastTryNeedsConsent,
             Phrase::DocumentToSign,
@@ -599,8 +685,11 @@ mod tests {
             Phrase::CertificateOnCard {
                 kind: "k",
                 token: "t",
-                key: 1,
+                key: "1",
             },
+            Phrase::PinPromptUncounted,
+            Phrase::CurrentPinPromptUncounted,
+            Phrase::PukPromptUncounted,
             Phrase::Signed {
                 input: "a",
                 output: "b",

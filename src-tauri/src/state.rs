@@ -42,6 +42,8 @@ pub struct AppState {
     pub pending: tokio::sync::Mutex<Option<(client::flow::Confirmation, client::flow::Prepared)>>,
     /// Held while a dialog choosing what the app trusts is open (commands::trust).
     pub trust_dialog: std::sync::Mutex<()>,
+    /// The PKCS#11 modules whose tokens the app uses beside the cards.
+    pub pkcs11: client::tokens::Pkcs11Tier,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             sandbox: tokio::sync::Mutex::new(None),
             pending: tokio::sync::Mutex::new(None),
             trust_dialog: std::sync::Mutex::new(()),
+            pkcs11: client::tokens::Pkcs11Tier::default(),
         }
     }
 

@@ -102,6 +102,9 @@ impl App {
             ])
             .env("DISPLAY", display.as_str())
             .env("PODPIS_DATA_DIR", &data)
+            // Only the modules a test names: a system module (OpenSC's) would talk to the
+            // virtual cards of other tests.
+            .env("PODPIS_PKCS11_DISCOVERY", "0")
             .env("PODPIS_SANDBOX", "1")
             .env("PODPIS_SANDBOX_PKI", pki_dir())
             .env_remove("OPENSSL_CONF")

@@ -36,6 +36,7 @@ impl User {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin("podpis"));
         cmd.env("PODPIS_DATA_DIR", &self.data)
+            .env("PODPIS_PKCS11_DISCOVERY", "0")
             .args(["--portal", &self.portal])
             .args(args);
         cmd

@@ -19,7 +19,7 @@ export interface CertificateView {
 export interface Person { surname: string; given_names: string; snils: string | null; inn: string | null }
 export interface Organisation { id: string; name: string; ogrn: string; inn: string; role?: string }
 export interface Account { id: string; level: "simplified" | "standard" | "confirmed"; person: Person; organisations: Organisation[]; outbox: number }
-export interface PreparedView { document: string; tries_left: number; max_tries: number; last_try: boolean; findings: FindingView[] }
+export interface PreparedView { document: string; tries_left: number | null; max_tries: number | null; last_try: boolean; findings: FindingView[] }
 export interface ConfirmationResult { request: string; purpose: string; level: string; organisation: Organisation | null }
 export interface OutboxView { id: string; purpose: string; created_at: string; expires_at: string; document: string }
 export interface Check { check: string; status: "ok" | "warn" | "fail"; detail: string; hint: string }
@@ -34,7 +34,7 @@ export type Purpose = "confirm-identity" | "register-organisation";
 /** Change the PIN with the current one, or unblock it with the PUK (src-tauri/src/commands/pin.rs). */
 export type PinAction = "change" | "unblock";
 /** The counter of the code that authorises the action: the PIN's for a change, the PUK's for an unblock. */
-export interface PinTargetView { reader: string; action: PinAction; tries_left: number; max_tries: number; last_try: boolean }
+export interface PinTargetView { reader: string; action: PinAction; tries_left: number | null; max_tries: number | null; last_try: boolean }
 
 export const api = {
   settings: () => invoke<Settings>("settings_get"),

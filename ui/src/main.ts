@@ -249,7 +249,9 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
       const prepared = await api.prepare(purpose, c.reader, c.sha256, force.checked);
       const [pinField, pin] = field("pin", t("confirm.pin"), "password");
       pin.setAttribute("inputmode", "numeric");
-      const tries = h("p", { id: "pin-tries" }, t("confirm.triesLeft", { n: prepared.tries_left, max: prepared.max_tries }));
+      const tries = h("p", { id: "pin-tries" }, prepared.tries_left === null || prepared.max_tries === null
+        ? t("confirm.triesUncounted")
+        : t("confirm.triesLeft", { n: prepared.tries_left, max: prepared.max_tries }));
       const consent = h("input", { id: "last-try", type: "checkbox" }) as HTMLInputElement;
       const sign = button("sign", t("confirm.sign"), async () => {
         if (!pinAcceptable(pin.value)) { pin.focus(); return; }
@@ -432,7 +434,9 @@ async function pinScreen(): Promise<HTMLElement> {
     }
     const parts: Array<Node | string> = [
       h("p", { id: "pin-tries", "data-tries-left": String(target.tries_left) },
-        t(a === "change" ? "pin.tries.change" : "pin.tries.unblock", { n: target.tries_left, max: target.max_tries })),
+        target.tries_left === null || target.max_tries === null
+          ? t("confirm.triesUncounted")
+          : t(a === "change" ? "pin.tries.change" : "pin.tries.unblock", { n: target.tries_left, max: target.max_tries })),
     ];
     // On the last try the warning and the consent come before the fields: read before typing.
     if (target.last_try) {

@@ -12,8 +12,9 @@ use crate::state::AppState;
 pub struct PreparedView {
     /// The exact document to be signed, pretty-printed for reading.
     document: String,
-    tries_left: u8,
-    max_tries: u8,
+    /// Null for a PKCS#11 token, which says no count.
+    tries_left: Option<u8>,
+    max_tries: Option<u8>,
     last_try: bool,
     findings: Vec<FindingView>,
 }
@@ -40,6 +41,7 @@ async fn confirmation(state: &AppState) -> Result<Confirmation, UiError> {
     let token = token_for(state, &portal).await?;
     Confirmation::new(portal, token, state.data_dir.clone())
         .await
+        .map(|flow| flow.with_pkcs11(state.pkcs11.clone()))
         .map_err(|e| UiError::flow(&e, state.language()))
 }
 
@@ -68,9 +70,9 @@ pub async fn confirm_prepare(
         .unwrap_or_default();
     let view = PreparedView {
         document,
-        tries_left: prepared.chosen.pin.tries_left,
-        max_tries: prepared.chosen.pin.max_tries,
-        last_try: prepared.chosen.pin.is_last_try(),
+        tries_left: prepared.chosen.pin().tries_left(),
+        max_tries: prepared.chosen.pin().max_tries(),
+        last_try: prepared.chosen.pin().is_last_try(),
         findings: findings(&prepared.chosen.certificate, language),
     };
     *state.pending.lock().await = Some((flow, prepared));
@@ -94,7 +96,7 @@ pub async fn confirm_sign(
         .await
         .take()
         .ok_or_else(|| UiError::new("nonce-unknown", language))?;
-    flow.sign_and_send(prepared, pin, last_try_confirmed, &progress(app))
+    flow.sign_and_send(prepared, Some(pin), last_try_confirmed, &progress(app))
         .await
         .map_err(|e| UiError::flow(&e, language))
 }

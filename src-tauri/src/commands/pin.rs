@@ -5,6 +5,7 @@
 
 use client::flow::CardChoice;
 use client::pin::{self, PinAction, PinTarget};
+use client::tokens::Pkcs11Tier;
 use client::Language;
 use serde::{Deserialize, Serialize};
 use signing::token::Reader;
@@ -40,8 +41,9 @@ impl From<PinActionView> for PinAction {
 pub struct PinTargetView {
     reader: String,
     action: PinActionView,
-    tries_left: u8,
-    max_tries: u8,
+    /// Null for a PKCS#11 token, which says no count.
+    tries_left: Option<u8>,
+    max_tries: Option<u8>,
     /// The next wrong code blocks it: the UI warns and asks for explicit consent.
     last_try: bool,
 }
@@ -49,10 +51,10 @@ pub struct PinTargetView {
 impl PinTargetView {
     fn new(target: &PinTarget, action: PinActionView) -> Self {
         Self {
-            reader: target.reader.clone(),
+            reader: target.holder.place().to_owned(),
             action,
-            tries_left: target.authorising.tries_left,
-            max_tries: target.authorising.max_tries,
+            tries_left: target.authorising.tries_left(),
+            max_tries: target.authorising.max_tries(),
             last_try: target.authorising.is_last_try(),
         }
     }
@@ -73,8 +75,9 @@ pub async fn pin_target(
     action: PinActionView,
 ) -> Result<PinTargetView, UiError> {
     let language = state.language();
+    let tier = state.pkcs11.clone();
     tauri::async_runtime::spawn_blocking(move || {
-        pin::target(&choice(reader), action.into(), CARD_DEADLINE)
+        pin::target(&choice(reader), action.into(), CARD_DEADLINE, &tier)
             .map(|target| PinTargetView::new(&target, action))
     })
     .await
@@ -101,6 +104,7 @@ pub async fn pin_apply(
         action: action.into(),
         last_try_confirmed,
         deadline: CARD_DEADLINE,
+        tier: state.pkcs11.clone(),
     };
     tauri::async_runtime::spawn_blocking(move || {
         request.run(code, new_pin, new_pin_again, language)
@@ -115,6 +119,7 @@ struct Request {
     action: PinAction,
     last_try_confirmed: bool,
     deadline: std::time::Duration,
+    tier: Pkcs11Tier,
 }
 
 impl Request {
@@ -130,17 +135,22 @@ impl Request {
         language: Language,
     ) -> Result<(), UiError> {
         let codes = Codes::take(code, new, again).map_err(|e| e.to_ui(language))?;
-        let done = pin::target(&choice(self.reader.clone()), self.action, self.deadline).and_then(
-            |target| {
-                pin::apply(
-                    &target,
-                    codes.code,
-                    codes.new,
-                    self.last_try_confirmed,
-                    self.deadline,
-                )
-            },
-        );
+        let done = pin::target(
+            &choice(self.reader.clone()),
+            self.action,
+            self.deadline,
+            &self.tier,
+        )
+        .and_then(|target| {
+            pin::apply(
+                &target,
+                codes.code,
+                codes.new,
+                self.last_try_confirmed,
+                self.deadline,
+                &self.tier,
+            )
+        });
         done.map_err(|e| UiError::flow(&e, language))
     }
 }
@@ -236,6 +246,7 @@ mod tests {
             action: PinAction::Change,
             last_try_confirmed: true,
             deadline: std::time::Duration::from_secs(2),
+            tier: Pkcs11Tier::default(),
         };
         let refused = request
             .run(
@@ -273,12 +284,15 @@ mod tests {
     #[test]
     fn the_target_says_the_tries_and_the_last_one() {
         let target = PinTarget {
-            reader: "Reader 1".into(),
+            holder: client::pin::PinHolder::Card {
+                reader: "Reader 1".into(),
+            },
             action: PinAction::Unblock,
             authorising: PinStatus {
                 tries_left: 1,
                 max_tries: 10,
-            },
+            }
+            .into(),
         };
         let json = serde_json::to_value(PinTargetView::new(&target, PinActionView::Unblock))
             .expect("json");

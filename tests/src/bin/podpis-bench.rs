@@ -204,6 +204,7 @@ fn whole_confirmation() {
             use std::io::Write;
             let mut child = Command::new(bin("podpis"))
                 .env("PODPIS_DATA_DIR", data.path())
+                .env("PODPIS_PKCS11_DISCOVERY", "0")
                 .args(["--portal", &portal.url])
                 .args(args)
                 .stdin(Stdio::piped())
