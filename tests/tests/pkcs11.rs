@@ -4,11 +4,11 @@
 //! virtual card's GOST key (no vendor module or hardware was available here), and a module that
 //! aborts in `C_Initialize`. Signatures are checked by OpenSSL.
 
+// signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
+// rather than written twice.
 #[path = "../../signing/tests/support/pki.rs"]
-#[allow(dead_code)]
 mod pki;
 #[path = "../../signing/tests/support/softhsm.rs"]
-#[allow(dead_code)]
 mod softhsm;
 
 use std::fs;
