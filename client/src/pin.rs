@@ -73,6 +73,15 @@ pub fn target(
         }
         None => {
             let reader = crate::flow::choose_reader(choice)?;
+            let kind = signing::token::list_readers()
+                .map_err(TokenError::from)?
+                .into_iter()
+                .find(|r| r.reader == reader)
+                .and_then(|r| r.card)
+                .map(|c| c.kind);
+            if kind.is_some_and(|k| !k.offers_pin_management()) {
+                return Err(FlowError::Card(TokenError::PinManagementNotSupported));
+            }
             let card = Reader::new(&reader).with_deadline(deadline);
             let counter = match action {
                 PinAction::Change => card.pin_status()?,

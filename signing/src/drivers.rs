@@ -24,6 +24,13 @@ pub enum CardKind {
 }
 
 impl CardKind {
+    /// Whether the family lets its PIN be changed and unblocked (docs/cards.md): the GOST token
+    /// does, the UEC's identification application does not. Known before any APDU, so the person
+    /// is not asked for three codes that the card would refuse.
+    pub fn offers_pin_management(self) -> bool {
+        matches!(self, Self::GostToken)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GostToken => "gost-token",

@@ -1,4 +1,4 @@
-//! The Podpis virtual smart card: the GOST token and UEC applications of docs/cards.md, their
+//! The Podpis virtual smart card: the GOST token, UEC and PIV applications of docs/cards.md, their
 //! state between power cycles, the test PKI that issues their certificates, and the vpcd
 //! connection that puts them in pcscd's virtual reader. `podpis-vcard` is a thin command line over
 //! this library; the end-to-end tests also drive the applets in-process, through an adapter of
