@@ -13,9 +13,11 @@ ui: setup
 build: ui
 	cargo build --workspace --bins
 
+# Formatting, clippy, and the dependencies' licences against deny.toml's allow-list.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo deny --log-level error check licenses
 
 # The end-to-end tests start podpis-vcard and podpis: the binaries are built first.
 test: build lint

@@ -44,6 +44,11 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
 
+if ! command -v cargo-deny >/dev/null 2>&1; then
+    echo "setup: installing cargo-deny (the dependencies' licences are checked in make test)"
+    cargo install --locked cargo-deny
+fi
+
 if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
     echo "setup: installing tauri-driver (WebDriver for the desktop app's tests)"
     cargo install --locked tauri-driver
