@@ -1,14 +1,16 @@
 //! The desktop app: a thin Tauri 2 layer over `client` and `signing` (and, in sandbox mode, the
 //! `portal` running inside the app). The UI reaches Rust only through the commands here and the
-//! events `card://changed` and `confirm://progress`.
+//! events `card://changed`, `pkcs11://changed` (the PKCS#11 modules were loaded) and
+//! `confirm://progress`.
 
 pub mod acl;
 pub mod commands;
 pub mod error;
+pub mod modules;
 pub mod state;
 pub mod words;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 use state::AppState;
 
@@ -24,6 +26,14 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             commands::cards::start_monitor(app.handle().clone());
+            // The PKCS#11 modules are probed (in child processes) and loaded on a thread of their
+            // own: the window does not wait for them, and hears when they are loaded.
+            let state = app.state::<AppState>();
+            let handle = app.handle().clone();
+            state.pkcs11.on_change(move || {
+                let _ = handle.emit("pkcs11://changed", ());
+            });
+            state.reload_pkcs11();
             if std::env::var("PODPIS_SANDBOX").is_ok_and(|v| v == "1") {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {
@@ -51,6 +61,11 @@ pub fn run() {
             commands::portal::diagnose,
             commands::cards::readers,
             commands::cards::certificates,
+            commands::cards::tokens,
+            commands::cards::token_certificates,
+            commands::modules::pkcs11_modules,
+            commands::modules::pkcs11_add_module,
+            commands::modules::pkcs11_remove_module,
             commands::confirm::confirm_prepare,
             commands::confirm::confirm_sign,
             commands::confirm::confirm_cancel,

@@ -1,6 +1,7 @@
 //! What the app keeps while it runs, and its settings file.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use client::messages::Language;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,10 @@ pub struct Settings {
     pub extra_ca: Option<String>,
     /// The test PKI the sandbox portal trusts (the virtual card's `--pki`).
     pub sandbox_pki: Option<String>,
+    /// The PKCS#11 modules the person added (each confirmed in a native dialog), used beside the
+    /// ones the system registers.
+    #[serde(default)]
+    pub pkcs11_modules: Vec<String>,
 }
 
 impl Default for Settings {
@@ -24,6 +29,7 @@ impl Default for Settings {
             portal: None,
             extra_ca: None,
             sandbox_pki: None,
+            pkcs11_modules: Vec::new(),
         }
     }
 }
@@ -42,8 +48,9 @@ pub struct AppState {
     pub pending: tokio::sync::Mutex<Option<(client::flow::Confirmation, client::flow::Prepared)>>,
     /// Held while a dialog choosing what the app trusts is open (commands::trust).
     pub trust_dialog: std::sync::Mutex<()>,
-    /// The PKCS#11 modules whose tokens the app uses beside the cards.
-    pub pkcs11: client::tokens::Pkcs11Tier,
+    /// The PKCS#11 modules whose tokens the app uses beside the cards: loaded in the background
+    /// once the app starts ([`Self::reload_pkcs11`]).
+    pub pkcs11: Arc<crate::modules::Pkcs11Holder>,
 }
 
 impl AppState {
@@ -52,14 +59,36 @@ impl AppState {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
+        let pkcs11 = crate::modules::Pkcs11Holder::for_app(
+            &data_dir,
+            signing::token::Reader::DEFAULT_DEADLINE,
+        );
         Self {
             data_dir,
             settings: std::sync::Mutex::new(settings),
             sandbox: tokio::sync::Mutex::new(None),
             pending: tokio::sync::Mutex::new(None),
             trust_dialog: std::sync::Mutex::new(()),
-            pkcs11: client::tokens::Pkcs11Tier::default(),
+            pkcs11: Arc::new(pkcs11),
         }
+    }
+
+    /// The same state with another PKCS#11 holder (tests script its loader).
+    pub fn with_pkcs11(mut self, holder: crate::modules::Pkcs11Holder) -> Self {
+        self.pkcs11 = Arc::new(holder);
+        self
+    }
+
+    /// Loads the PKCS#11 tier again (in the background) with the person's modules. The list is
+    /// read and handed over under the settings' lock, so two changes close together are loaded
+    /// in the order they were saved.
+    pub fn reload_pkcs11(&self) {
+        let settings = match self.settings.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.pkcs11
+            .request(settings.pkcs11_modules.iter().map(PathBuf::from).collect());
     }
 
     pub fn settings(&self) -> Settings {
@@ -113,11 +142,26 @@ mod tests {
             portal: Some("https://portal.example".into()),
             extra_ca: None,
             sandbox_pki: None,
+            pkcs11_modules: vec!["/usr/lib/librtpkcs11ecp.so".into()],
         };
         state.save_settings(chosen.clone()).expect("save");
         let again = AppState::load(dir.path().to_path_buf());
         assert_eq!(again.settings(), chosen);
         assert_eq!(again.language(), Language::English);
+    }
+
+    /// A settings file from before the PKCS#11 modules were a setting still reads.
+    #[test]
+    fn a_settings_file_without_modules_reads_with_none() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            dir.path().join("settings.json"),
+            br#"{"language":"en","portal":null,"extra_ca":null,"sandbox_pki":null}"#,
+        )
+        .expect("write");
+        let settings = AppState::load(dir.path().to_path_buf()).settings();
+        assert_eq!(settings.language, "en");
+        assert!(settings.pkcs11_modules.is_empty());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The words of the native dialogs the app opens itself (choosing and confirming what it trusts).
+//! The words of the native dialogs the app opens itself (choosing and confirming what it trusts:
+//! certificates, and the PKCS#11 modules it loads).
 //! They are the UI's words, so they live in the UI's translation files (ui/src/i18n/*.json, which
 //! a UI test keeps in step), compiled into the binary: a script in the webview cannot change what
 //! these dialogs say.
@@ -47,6 +48,18 @@ pub const KEYS: &[&str] = &[
     "trust.path",
     "trust.yes",
     "trust.no",
+    "pkcs11.pick",
+    "pkcs11.filter",
+    "pkcs11.confirm.title",
+    "pkcs11.confirm.question",
+    "pkcs11.confirm.questionFailed",
+    "pkcs11.remove.title",
+    "pkcs11.remove.question",
+    "pkcs11.library",
+    "pkcs11.tokens",
+    "pkcs11.noTokens",
+    "pkcs11.failed",
+    "pkcs11.detail",
 ];
 
 #[cfg(test)]

@@ -8,8 +8,16 @@ export interface UiError { code: string; message: string; kept: boolean }
 export interface CardPresence { atr: string; kind: "gost-token" | "uec" | "unknown" }
 export interface ReaderInfo { reader: string; card: CardPresence | null }
 export interface FindingView { code: string; severity: "error" | "warning"; message: string }
+/** Where a certificate's key is (src-tauri/src/commands/cards.rs `Place`). */
 export interface CertificateView {
-  reader: string; key: number; sha256: string; subject: string | null; surname: string | null;
+  /** The reader, or the PKCS#11 token's label: what the confirmation is asked for. */
+  reader: string; tier: "apdu" | "pkcs11";
+  /** The card's key reference (APDU tier); the module, slot and CKA_ID (PKCS#11 tier). */
+  key: number | null; module: string | null; slot: number | null; key_id: string | null;
+  token_serial: string;
+  /** The PIN is entered on the reader's keypad. */
+  pin_on_reader: boolean;
+  sha256: string; subject: string | null; surname: string | null;
   given_names: string | null; snils: string | null; inn: string | null; inn_le: string | null;
   ogrn: string | null; ogrnip: string | null; organisation: string | null; issuer: string;
   not_before: string; not_after: string; algorithm: string; findings: FindingView[];
@@ -19,15 +27,27 @@ export interface CertificateView {
 export interface Person { surname: string; given_names: string; snils: string | null; inn: string | null }
 export interface Organisation { id: string; name: string; ogrn: string; inn: string; role?: string }
 export interface Account { id: string; level: "simplified" | "standard" | "confirmed"; person: Person; organisations: Organisation[]; outbox: number }
-export interface PreparedView { document: string; tries_left: number | null; max_tries: number | null; last_try: boolean; findings: FindingView[] }
+export interface PreparedView {
+  document: string; tries_left: number | null; max_tries: number | null; last_try: boolean;
+  /** No PIN field: the PIN is entered on the reader's keypad, and `sign` sends none. */
+  pin_on_reader: boolean; place: string; tier: "apdu" | "pkcs11"; findings: FindingView[];
+}
 export interface ConfirmationResult { request: string; purpose: string; level: string; organisation: Organisation | null }
 export interface OutboxView { id: string; purpose: string; created_at: string; expires_at: string; document: string }
 export interface Check { check: string; status: "ok" | "warn" | "fail"; detail: string; hint: string }
-export interface Settings { language: "ru" | "en"; portal: string | null; extra_ca: string | null; sandbox_pki: string | null }
-/** What the webview may change in the settings; what the app trusts is not among it. */
+export interface Settings { language: "ru" | "en"; portal: string | null; extra_ca: string | null; sandbox_pki: string | null; pkcs11_modules: string[] }
+/** What the webview may change in the settings; what the app trusts (certificates, PKCS#11 modules) is not among it. */
 export interface SettingsChange { language: "ru" | "en"; portal: string | null }
 export interface AnchorView { path: string; subject: string; issuer: string; not_before: string; not_after: string; sha256: string }
 export interface TrustView { extra_ca: AnchorView | null; sandbox_pki: { dir: string; chosen: boolean; root: AnchorView | null } }
+/** A token of a loaded PKCS#11 module (src-tauri/src/modules.rs). */
+export interface TokenView { label: string; serial: string; manufacturer: string; model: string; module: string; slot: number; pin_on_reader: boolean }
+/** A PKCS#11 module in use and its state (src-tauri/src/commands/modules.rs). */
+export interface ModuleView {
+  path: string; origin: "added" | "system" | "test"; found_by: string | null;
+  state: "loading" | "loaded" | "failed"; tokens: TokenView[]; error: UiError | null;
+}
+export interface ModulesView { loading: boolean; discovery: boolean; modules: ModuleView[] }
 export interface PortalInfo { portal: string; sandbox: boolean; sandbox_running: boolean }
 export type Step = "reading-card" | "checking-certificate" | "requesting-challenge" | "waiting-for-pin" | "signing-on-card" | "storing-request" | "sending" | "portal-checks" | "done";
 export type Purpose = "confirm-identity" | "register-organisation";
@@ -49,12 +69,21 @@ export const api = {
   startSandbox: () => invoke<PortalInfo>("sandbox_start"),
   readers: () => invoke<ReaderInfo[]>("readers"),
   certificates: (reader: string, purpose: Purpose) => invoke<CertificateView[]>("certificates", { reader, purpose }),
+  // The PKCS#11 side: these wait while the modules load (pkcs11://changed says when they are loaded).
+  tokens: () => invoke<TokenView[]>("tokens"),
+  tokenCertificates: (purpose: Purpose) => invoke<CertificateView[]>("token_certificates", { purpose }),
+  // Answers at once, with the modules still loading marked so.
+  modules: () => invoke<ModulesView>("pkcs11_modules"),
+  // Each opens native dialogs in Rust: the module and the confirmation are the person's, not the page's.
+  addModule: () => invoke<ModulesView>("pkcs11_add_module"),
+  removeModule: (path: string) => invoke<ModulesView>("pkcs11_remove_module", { path }),
   login: (login: string, password: string) => invoke<Account>("login", { login, password }),
   logout: () => invoke<void>("logout"),
   account: () => invoke<Account>("account"),
   prepare: (purpose: Purpose, reader: string, certificate: string, force: boolean) =>
     invoke<PreparedView>("confirm_prepare", { purpose, reader, certificate, force }),
-  sign: (pin: string, lastTryConfirmed: boolean) => invoke<ConfirmationResult>("confirm_sign", { pin, lastTryConfirmed }),
+  // `pin` is null for a token whose PIN is entered on the reader's keypad.
+  sign: (pin: string | null, lastTryConfirmed: boolean) => invoke<ConfirmationResult>("confirm_sign", { pin, lastTryConfirmed }),
   cancel: () => invoke<void>("confirm_cancel"),
   outbox: () => invoke<OutboxView[]>("outbox_list"),
   outboxSend: () => invoke<OutboxView[]>("outbox_send"),
@@ -67,6 +96,11 @@ export const api = {
 
 export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promise<UnlistenFn> {
   return listen<ReaderInfo[]>("card://changed", (e) => handler(e.payload));
+}
+
+/** The PKCS#11 modules were loaded (at start-up, or again after the list changed). */
+export function onModulesChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>("pkcs11://changed", () => handler());
 }
 
 export function onProgress(handler: (step: Step) => void): Promise<UnlistenFn> {

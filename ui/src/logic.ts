@@ -57,3 +57,24 @@ export function pinFormProblem(form: { code: string; newPin: string; again: stri
 export function pinReaders<R extends { card: { kind: string } | null }>(readers: R[]): R[] {
   return readers.filter((r) => r.card !== null && r.card.kind !== "unknown");
 }
+
+/** Where a PIN can be managed: the known cards first, then the PKCS#11 tokens, each once by name. */
+export function pinPlaces<R extends { reader: string; card: { kind: string } | null }>(
+  readers: R[], tokens: Array<{ label: string }>,
+): Array<{ place: string; card: string | null }> {
+  const places = pinReaders(readers).map((r) => ({ place: r.reader, card: r.card ? r.card.kind : null }));
+  for (const token of tokens) {
+    if (!places.some((p) => p.place === token.label)) places.push({ place: token.label, card: null });
+  }
+  return places;
+}
+
+/**
+ * The certificates to choose from: the cards' first, then the PKCS#11 tokens' that no card in a
+ * reader holds too (a PIV card read by both OpenSC's module and Podpis's driver is listed once,
+ * as the card's, as the flow chooses it).
+ */
+export function mergeCertificates<C extends { sha256: string }>(cards: C[], tokens: C[]): C[] {
+  const onCards = new Set(cards.map((c) => c.sha256));
+  return [...cards, ...tokens.filter((c) => !onCards.has(c.sha256))];
+}

@@ -1,9 +1,9 @@
 // The screens of the desktop app. Plain DOM: native buttons, inputs and labels, so that every
 // control works from the keyboard and has an accessible name.
-import { api, asUiError, onCardsChanged, onProgress } from "./api";
-import type { AnchorView, CertificateView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TrustView } from "./api";
+import { api, asUiError, onCardsChanged, onModulesChanged, onProgress } from "./api";
+import type { AnchorView, CertificateView, ModulesView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TokenView, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
-import { pinAcceptable, pinFormProblem, pinReaders, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
+import { mergeCertificates, pinAcceptable, pinFormProblem, pinPlaces, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
 
 type Screen = "account" | "confirm" | "register" | "pin" | "history" | "diagnostics" | "settings";
 
@@ -30,6 +30,19 @@ function h(tag: string, attrs: Record<string, string | boolean> = {}, ...childre
   }
   el.append(...children);
   return el;
+}
+
+/**
+ * Whether a screen's element is still wanted: in the window, or not yet put there (a screen is
+ * built before it is shown, and an answer can come in between). Once it has left the window, its
+ * listeners stop.
+ */
+function whileShown(el: HTMLElement): () => boolean {
+  let seen = false;
+  return () => {
+    if (el.isConnected) seen = true;
+    return el.isConnected || !seen;
+  };
 }
 
 function button(id: string, text: string, onClick: () => void, kind = "primary"): HTMLButtonElement {
@@ -177,10 +190,24 @@ function readerList(): HTMLElement {
       `${r.reader}: ${r.card ? t(`confirm.kind.${r.card.kind}` as Key) : t("confirm.noCard")}`)));
 }
 
+/** The PKCS#11 tokens beside the readers; null while the modules load. */
+function tokenList(tokens: TokenView[] | null): HTMLElement {
+  if (tokens === null) return h("p", { id: "tokens", "data-loading": "true" }, t("confirm.tokensLoading"));
+  if (!tokens.length) return h("p", { id: "tokens" }, t("confirm.noTokens"));
+  return h("ul", { id: "tokens", "aria-live": "polite" },
+    ...tokens.map((k) => h("li", { "data-token": k.label, "data-module": k.module },
+      t("confirm.tokenLine", { label: k.label, module: k.module }))));
+}
+
 function certificateCard(c: CertificateView, index: number, onChoose: () => void): HTMLElement {
+  // The same card can sit in two readers, and a key can be on a PKCS#11 token: each certificate
+  // says where it is.
+  const where: Array<[Key, string | null]> = c.tier === "pkcs11"
+    ? [["confirm.token", c.reader], ["confirm.module", c.module],
+      ["confirm.pinEntry", c.pin_on_reader ? t("confirm.pinEntry.reader") : null]]
+    : [["confirm.reader", c.reader]];
   const rows: Array<[Key, string | null]> = [
-    // The same card can sit in two readers: each certificate says where it is.
-    ["confirm.reader", c.reader],
+    ...where,
     ["confirm.owner", [c.surname, c.given_names].filter(Boolean).join(" ") || c.subject],
     ["confirm.organisation", c.organisation],
     ["confirm.snils", c.snils], ["confirm.inn", c.inn], ["confirm.innLe", c.inn_le],
@@ -189,7 +216,7 @@ function certificateCard(c: CertificateView, index: number, onChoose: () => void
     ["confirm.validity", `${shortDate(c.not_before)} — ${shortDate(c.not_after)}`],
     ["confirm.algorithm", c.algorithm],
   ];
-  const card = h("article", { class: "card certificate", "data-sha256": c.sha256, "data-reader": c.reader, "aria-labelledby": `cert-${index}-title` },
+  const card = h("article", { class: "card certificate", "data-sha256": c.sha256, "data-reader": c.reader, "data-tier": c.tier, "aria-labelledby": `cert-${index}-title` },
     h("h3", { id: `cert-${index}-title` }, c.subject ?? c.sha256.slice(0, 16)),
     h("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v as string)])),
   );
@@ -217,8 +244,21 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
   readers = await api.readers();
   const certsBox = h("div", { id: "certificates" });
   const force = h("input", { id: "force", type: "checkbox" }) as HTMLInputElement;
-  section.append(h("h3", {}, t("confirm.readers")), readerList(), h("h3", {}, t("confirm.certificates")), certsBox,
-    h("label", { for: "force" }, force, " ", t("confirm.force")));
+  section.append(h("h3", {}, t("confirm.readers")), readerList(), h("h3", {}, t("confirm.tokens")), tokenList(null),
+    h("h3", {}, t("confirm.certificates")), certsBox, h("label", { for: "force" }, force, " ", t("confirm.force")));
+  // The cards' certificates are read at once; the PKCS#11 tokens' join them when the modules are
+  // loaded (which can take a while after start-up), without holding the cards up.
+  let cardViews: CertificateView[] = [];
+  let tokenViews: CertificateView[] = [];
+  const drawCertificates = (): void => {
+    const views = mergeCertificates(cardViews, tokenViews);
+    // Re-render only when the certificates changed: a card coming or going in another reader must
+    // not replace the button under the user's pointer.
+    const signature = views.map((c) => `${c.reader}/${c.sha256}/${c.unfit?.code ?? ""}/${c.findings.map((f) => f.code).join(",")}`).join(";");
+    if (signature === certsBox.dataset.signature) return;
+    certsBox.dataset.signature = signature;
+    certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
+  };
   const showCertificates = async (): Promise<void> => {
     const views: CertificateView[] = [];
     for (const r of readers.filter((r) => r.card && r.card.kind !== "unknown")) {
@@ -228,12 +268,23 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
         return [];
       })));
     }
-    // Re-render only when the certificates changed: a card coming or going in another reader must
-    // not replace the button under the user's pointer.
-    const signature = views.map((c) => `${c.reader}/${c.sha256}/${c.unfit?.code ?? ""}/${c.findings.map((f) => f.code).join(",")}`).join(";");
-    if (signature === certsBox.dataset.signature) return;
-    certsBox.dataset.signature = signature;
-    certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
+    cardViews = views;
+    drawCertificates();
+  };
+  /** Only the latest asking is drawn: an older answer that comes late is dropped. */
+  let tokensAsked = 0;
+  const alive = whileShown(section);
+  const showTokens = async (): Promise<void> => {
+    const asked = ++tokensAsked;
+    try {
+      const [tokens, views] = await Promise.all([api.tokens(), api.tokenCertificates(purpose)]);
+      if (asked !== tokensAsked || !alive()) return;
+      section.querySelector("#tokens")?.replaceWith(tokenList(tokens));
+      tokenViews = views;
+      drawCertificates();
+    } catch (e) {
+      if (asked === tokensAsked && alive()) showError(e);
+    }
   };
   const prepare = async (c: CertificateView): Promise<void> => {
     clearError();
@@ -247,6 +298,8 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
     section.replaceChildren(h("h2", { id: "confirm-title" }, t(titleKey)), progressList);
     try {
       const prepared = await api.prepare(purpose, c.reader, c.sha256, force.checked);
+      // A PIN pad takes the PIN on the reader: no field here, and none is sent.
+      const onReader = prepared.pin_on_reader;
       const [pinField, pin] = field("pin", t("confirm.pin"), "password");
       pin.setAttribute("inputmode", "numeric");
       const tries = h("p", { id: "pin-tries" }, prepared.tries_left === null || prepared.max_tries === null
@@ -254,10 +307,10 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
         : t("confirm.triesLeft", { n: prepared.tries_left, max: prepared.max_tries }));
       const consent = h("input", { id: "last-try", type: "checkbox" }) as HTMLInputElement;
       const sign = button("sign", t("confirm.sign"), async () => {
-        if (!pinAcceptable(pin.value)) { pin.focus(); return; }
+        if (!onReader && !pinAcceptable(pin.value)) { pin.focus(); return; }
         clearError();
         sign.disabled = true;
-        const value = pin.value;
+        const value = onReader ? null : pin.value;
         pin.value = "";
         try {
           const result = await api.sign(value, consent.checked);
@@ -278,14 +331,15 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
           stop();
         }
       });
-      const parts: Node[] = [h("h3", {}, t("confirm.document")), h("pre", { id: "document", class: "document", tabindex: "0" }, prepared.document), pinField, tries];
+      const parts: Node[] = [h("h3", {}, t("confirm.document")), h("pre", { id: "document", class: "document", tabindex: "0" }, prepared.document),
+        onReader ? h("p", { id: "pin-pad", class: "warning", role: "note" }, t("confirm.pinOnReader")) : pinField, tries];
       if (prepared.last_try) {
         parts.push(h("p", { class: "warning", id: "last-try-warning" }, t("confirm.lastTry")), h("label", { for: "last-try" }, consent, " ", t("confirm.lastTryConsent")));
       }
       parts.push(sign, button("cancel", t("confirm.cancel"), async () => { await api.cancel(); stop(); go(current); }, "secondary"));
       section.append(...parts);
       pin.addEventListener("keydown", (e) => { if (e.key === "Enter") sign.click(); });
-      pin.focus();
+      if (onReader) sign.focus(); else pin.focus();
     } catch (e) {
       stop();
       showError(e);
@@ -294,12 +348,18 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
     }
   };
   await showCertificates();
-  // Readers and cards come and go live; the list follows.
+  void showTokens();
+  // Readers and cards come and go live; the list follows. A token behind a module can come with a
+  // card (OpenSC's module reads cards), so the tokens are asked again too.
   const unlisten = await onCardsChanged(async (list) => {
     if (!section.isConnected) { unlisten(); return; }
     readers = list;
     const old = section.querySelector("#readers");
-    if (old) { old.replaceWith(readerList()); await showCertificates(); }
+    if (old) { old.replaceWith(readerList()); await showCertificates(); void showTokens(); }
+  });
+  const unlistenModules = await onModulesChanged(() => {
+    if (!alive()) { unlistenModules(); return; }
+    if (section.querySelector("#readers")) void showTokens();
   });
   return section;
 }
@@ -328,14 +388,17 @@ async function pinScreen(): Promise<HTMLElement> {
   const formBox = h("div", { id: "pin-form" });
   section.append(choiceBox, formBox);
   readers = await api.readers();
+  // The PKCS#11 tokens are listed beside the cards. Sent here for a token, the screen waits for
+  // them (the modules may still be loading); otherwise they join the choice when they come.
+  let tokens: TokenView[] = preset ? await api.tokens().catch(() => []) : [];
 
   const dropForm = (): void => { formBox.replaceChildren(); };
 
   const drawChoice = (): void => {
-    const known = pinReaders(readers);
-    // Drawn anew only when the cards changed: a card coming or going in another reader must
-    // not take the form or the keyboard away from the person.
-    const signature = known.map((r) => `${r.reader}/${r.card?.kind}`).join(";");
+    const known = pinPlaces(readers, tokens);
+    // Drawn anew only when the cards or tokens changed: a card coming or going in another reader
+    // must not take the form or the keyboard away from the person.
+    const signature = known.map((p) => `${p.place}/${p.card ?? "pkcs11"}`).join(";");
     if (signature === choiceBox.dataset.signature) return;
     choiceBox.dataset.signature = signature;
     const focused = document.activeElement?.id;
@@ -345,12 +408,13 @@ async function pinScreen(): Promise<HTMLElement> {
       choiceBox.replaceChildren(h("p", { id: "pin-no-card" }, t("pin.noCard")));
       return;
     }
-    if (!chosenReader || !known.some((r) => r.reader === chosenReader)) {
-      chosenReader = known[0].reader;
+    if (!chosenReader || !known.some((p) => p.place === chosenReader)) {
+      chosenReader = known[0].place;
       dropForm();
     }
-    const select = h("select", { id: "pin-reader" }, ...known.map((r) =>
-      h("option", { value: r.reader }, `${r.reader}: ${t(`confirm.kind.${r.card?.kind}` as Key)}`))) as HTMLSelectElement;
+    const select = h("select", { id: "pin-reader" }, ...known.map((p) =>
+      h("option", { value: p.place, "data-tier": p.card ? "apdu" : "pkcs11" },
+        p.card ? `${p.place}: ${t(`confirm.kind.${p.card}` as Key)}` : t("pin.token", { label: p.place })))) as HTMLSelectElement;
     select.value = chosenReader;
     select.addEventListener("change", () => { chosenReader = select.value; clearError(); dropForm(); });
     const radio = (value: PinAction, key: Key): HTMLElement => {
@@ -452,11 +516,27 @@ async function pinScreen(): Promise<HTMLElement> {
   // Sent here for this card: its counter is read once the screen is shown, so that the keyboard
   // can go to the first field.
   if (preset && chosenReader === preset.reader) onShown = () => void readTarget();
-  // Readers and cards come and go live; the choice follows.
+  /** Only the latest asking is drawn: an older answer that comes late is dropped. */
+  let tokensAsked = 0;
+  const alive = whileShown(section);
+  const showTokens = async (): Promise<void> => {
+    const asked = ++tokensAsked;
+    const list = await api.tokens().catch(() => null);
+    if (list === null || asked !== tokensAsked || !alive()) return;
+    tokens = list;
+    drawChoice();
+  };
+  void showTokens();
+  // Readers and cards come and go live; the choice follows, and the tokens are asked again.
   const unlisten = await onCardsChanged((list) => {
     if (!section.isConnected) { unlisten(); return; }
     readers = list;
     drawChoice();
+    void showTokens();
+  });
+  const unlistenModules = await onModulesChanged(() => {
+    if (!alive()) { unlistenModules(); return; }
+    void showTokens();
   });
   return section;
 }
@@ -526,6 +606,47 @@ async function settingsScreen(): Promise<HTMLElement> {
     try { drawTrust(await action()); } catch (e) { showError(e); }
   };
   drawTrust(await api.trust());
+  // The PKCS#11 modules are code the app loads: added and removed only through Rust's dialogs.
+  const modulesBox = h("div", { id: "pkcs11" });
+  const drawModules = (view: ModulesView): void => {
+    const focused = document.activeElement?.id;
+    const items = view.modules.map((m, i) => {
+      const origin = t(`settings.pkcs11.origin.${m.origin}` as Key) + (m.found_by ? ` (${m.found_by})` : "");
+      const state = m.state === "loaded" ? t("settings.pkcs11.loaded", { n: m.tokens.length })
+        : m.state === "loading" ? t("settings.pkcs11.loading") : t("settings.pkcs11.failed");
+      const item = h("li", { class: "card module", "data-module": m.path, "data-state": m.state, "data-origin": m.origin },
+        h("strong", { id: `pkcs11-module-${i}`, class: "path" }, m.path), " — ", origin, ": ",
+        h("span", { class: `module-state ${m.state === "failed" ? "warn" : ""}` }, state));
+      if (m.tokens.length) {
+        item.append(h("ul", { class: "tokens" }, ...m.tokens.map((k) => h("li", { "data-token": k.label }, `${k.label} (${k.serial})`))));
+      }
+      if (m.error) item.append(h("p", { class: "finding-error", "data-error": m.error.code }, m.error.message));
+      if (m.origin === "added") {
+        const remove = button(`pkcs11-remove-${i}`, t("settings.pkcs11.remove"), () => void actModules(() => api.removeModule(m.path)), "secondary");
+        // Several modules give several such buttons: each names its module to a screen reader.
+        remove.setAttribute("aria-describedby", `pkcs11-module-${i}`);
+        item.append(" ", remove);
+      }
+      return item;
+    });
+    const parts: Node[] = [h("h3", {}, t("settings.pkcs11.title")), h("p", {}, t("settings.pkcs11.note"))];
+    if (!view.discovery) parts.push(h("p", { id: "pkcs11-discovery-off" }, t("settings.pkcs11.discoveryOff")));
+    parts.push(items.length ? h("ul", { id: "pkcs11-modules", "aria-live": "polite", "data-loading": String(view.loading) }, ...items)
+      : h("p", { id: "pkcs11-modules", "data-loading": String(view.loading) }, view.loading ? t("settings.pkcs11.loading") : t("settings.pkcs11.none")));
+    parts.push(button("pkcs11-add", t("settings.pkcs11.add"), () => void actModules(api.addModule), "secondary"));
+    modulesBox.replaceChildren(...parts);
+    if (focused) document.getElementById(focused)?.focus();
+  };
+  const actModules = async (action: () => Promise<ModulesView>): Promise<void> => {
+    clearError();
+    try { drawModules(await action()); } catch (e) { showError(e); }
+  };
+  drawModules(await api.modules());
+  const alive = whileShown(modulesBox);
+  const unlistenModules = await onModulesChanged(async () => {
+    if (!alive()) { unlistenModules(); return; }
+    try { drawModules(await api.modules()); } catch (e) { showError(e); }
+  });
   return h("section", { "aria-labelledby": "settings-title" }, h("h2", { id: "settings-title" }, t("settings.title")), portalField,
     button("settings-save", t("settings.save"), async () => {
       try {
@@ -533,7 +654,7 @@ async function settingsScreen(): Promise<HTMLElement> {
         saved.textContent = t("settings.saved");
         await renderPortalLine();
       } catch (e) { showError(e); }
-    }), saved, trustBox);
+    }), saved, trustBox, modulesBox);
 }
 
 async function start(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import ru from "./i18n/ru.json";
 import en from "./i18n/en.json";
-import { pinAcceptable, pinFormProblem, pinReaders, shortDate, stepStates, usable, STEPS } from "./logic";
+import { mergeCertificates, pinAcceptable, pinFormProblem, pinPlaces, pinReaders, shortDate, stepStates, usable, STEPS } from "./logic";
 
 describe("translations", () => {
   it("have the same keys in Russian and English", () => {
@@ -85,6 +85,42 @@ describe("PIN change and unblock", () => {
   it("has words for each problem and both actions in both languages", () => {
     for (const key of ["pin.problem.code.change", "pin.problem.code.unblock", "pin.problem.new", "pin.problem.mismatch",
       "pin.problem.consent", "pin.tries.change", "pin.tries.unblock", "pin.lastTry.change", "pin.lastTry.unblock"]) {
+      expect(ru, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
+    }
+  });
+});
+
+describe("PKCS#11 tokens beside the cards", () => {
+  it("offer the known cards first, then each token once by its label", () => {
+    const readers = [
+      { reader: "A", card: { kind: "gost-token" } },
+      { reader: "B", card: null },
+      { reader: "C", card: { kind: "unknown" } },
+    ];
+    const tokens = [{ label: "GOST token" }, { label: "podpis-test" }, { label: "GOST token" }];
+    expect(pinPlaces(readers, tokens)).toEqual([
+      { place: "A", card: "gost-token" },
+      { place: "GOST token", card: null },
+      { place: "podpis-test", card: null },
+    ]);
+    expect(pinPlaces([], [])).toEqual([]);
+  });
+  it("list a certificate a card also holds once, as the card's", () => {
+    const cards = [{ sha256: "aa", reader: "Reader 1" }];
+    const tokens = [{ sha256: "aa", reader: "PIV token" }, { sha256: "bb", reader: "GOST token" }];
+    expect(mergeCertificates(cards, tokens).map((c) => c.reader)).toEqual(["Reader 1", "GOST token"]);
+    expect(mergeCertificates([], tokens)).toEqual(tokens);
+  });
+  it("have words for every check diagnostics makes, the PKCS#11 modules' included", () => {
+    for (const check of ["pcscd", "readers", "cards", "certificate", "token", "pkcs11", "portal", "keyring"]) {
+      expect(ru, check).toHaveProperty([`diag.check.${check}`]);
+      expect(en, check).toHaveProperty([`diag.check.${check}`]);
+    }
+  });
+  it("have words for each module origin and state in both languages", () => {
+    for (const key of ["settings.pkcs11.origin.added", "settings.pkcs11.origin.system", "settings.pkcs11.origin.test",
+      "settings.pkcs11.loading", "settings.pkcs11.loaded", "settings.pkcs11.failed", "confirm.pinOnReader", "confirm.tokenLine"]) {
       expect(ru, key).toHaveProperty([key]);
       expect(en, key).toHaveProperty([key]);
     }

@@ -1,3 +1,4 @@
+use client::tokens::{FoundKey, KeySource};
 use serde::Serialize;
 use signing::card::monitor::Monitor;
 use signing::certificate::CertificateInfo;
@@ -5,6 +6,7 @@ use signing::token::{list_readers, Reader, ReaderInfo};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::error::UiError;
+use crate::modules::{self, TokenView};
 use crate::state::AppState;
 
 /// Watches readers and cards and sends the whole list to the UI on every change, as
@@ -46,10 +48,66 @@ pub struct FindingView {
     message: String,
 }
 
+/// Where a certificate's key is: a card in a reader, or a token behind a PKCS#11 module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    /// The reader, or the PKCS#11 token's label: what the confirmation names to choose the key
+    /// (`KeySource::place`).
+    reader: String,
+    /// `apdu` (a card an APDU driver reads) or `pkcs11` (a token behind a module).
+    tier: &'static str,
+    /// The card's key reference; null for a PKCS#11 token.
+    key: Option<u8>,
+    /// The PKCS#11 module, slot and the key's `CKA_ID` (hex); null for a card.
+    module: Option<String>,
+    slot: Option<u64>,
+    key_id: Option<String>,
+    token_serial: String,
+    /// The PIN is entered on the reader's keypad, not typed into Podpis.
+    pin_on_reader: bool,
+}
+
+impl Place {
+    pub fn card(reader: String, key: u8, serial: String) -> Self {
+        Self {
+            reader,
+            tier: "apdu",
+            key: Some(key),
+            module: None,
+            slot: None,
+            key_id: None,
+            token_serial: serial,
+            pin_on_reader: false,
+        }
+    }
+
+    pub fn of(found: &FoundKey) -> Self {
+        let (key, module, slot, key_id) = match &found.source {
+            KeySource::Card { reference, .. } => (Some(*reference), None, None, None),
+            KeySource::Pkcs11 { token, id, .. } => (
+                None,
+                Some(token.module.display().to_string()),
+                Some(token.slot),
+                Some(hex::encode(id)),
+            ),
+        };
+        Self {
+            reader: found.source.place(),
+            tier: found.source.tier(),
+            key,
+            module,
+            slot,
+            key_id,
+            token_serial: found.token_serial.clone(),
+            pin_on_reader: !found.pin.needs_typed_pin(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct CertificateView {
-    reader: String,
-    key: u8,
+    #[serde(flatten)]
+    place: Place,
     #[serde(flatten)]
     info: CertificateInfo,
     findings: Vec<FindingView>,
@@ -61,8 +119,7 @@ pub struct CertificateView {
 
 impl CertificateView {
     pub fn new(
-        reader: String,
-        key: u8,
+        place: Place,
         info: CertificateInfo,
         purpose: protocol::Purpose,
         language: client::Language,
@@ -70,8 +127,7 @@ impl CertificateView {
         Self {
             unfit: client::flow::unfit_for(&info, purpose).map(|e| UiError::flow(&e, language)),
             findings: findings(&info, language),
-            reader,
-            key,
+            place,
             info,
         }
     }
@@ -108,9 +164,50 @@ pub async fn certificates(
         .into_iter()
         .filter_map(|key| {
             let info = CertificateInfo::parse(&key.certificate).ok()?;
+            let place = Place::card(reader.clone(), key.reference, contents.serial.clone());
+            Some(CertificateView::new(place, info, purpose, language))
+        })
+        .collect())
+}
+
+/// The tokens of the PKCS#11 modules in use, once they are loaded (this waits for a load under
+/// way). A module whose tokens cannot be listed is left out here; the settings and the
+/// diagnostics say why.
+#[tauri::command]
+pub async fn tokens(state: State<'_, AppState>) -> Result<Vec<TokenView>, UiError> {
+    let language = state.language();
+    let tier = state.pkcs11.tier().await;
+    let (tokens, errors) = tauri::async_runtime::spawn_blocking(move || modules::tokens(&tier))
+        .await
+        .map_err(|_| UiError::new("card-error", language))?;
+    for e in errors {
+        eprintln!("podpis-desktop: PKCS#11: {e}");
+    }
+    Ok(tokens)
+}
+
+/// The certificates on the PKCS#11 tokens, each judged for `purpose`, once the modules are
+/// loaded (this waits for a load under way). A certificate that a card in a reader also holds is
+/// the UI's to show once, as the card's (as the flow does).
+#[tauri::command]
+pub async fn token_certificates(
+    state: State<'_, AppState>,
+    purpose: protocol::Purpose,
+) -> Result<Vec<CertificateView>, UiError> {
+    let language = state.language();
+    let tier = state.pkcs11.tier().await;
+    let (keys, errors) = tauri::async_runtime::spawn_blocking(move || tier.keys())
+        .await
+        .map_err(|_| UiError::new("card-error", language))?;
+    for e in errors {
+        eprintln!("podpis-desktop: PKCS#11: {e}");
+    }
+    Ok(keys
+        .iter()
+        .filter_map(|key| {
+            let info = CertificateInfo::parse(&key.certificate).ok()?;
             Some(CertificateView::new(
-                reader.clone(),
-                key.reference,
+                Place::of(key),
                 info,
                 purpose,
                 language,
@@ -153,7 +250,8 @@ mod tests {
     }
 
     fn view(info: CertificateInfo, purpose: Purpose) -> serde_json::Value {
-        let view = CertificateView::new("Reader 1".into(), 1, info, purpose, Language::English);
+        let place = Place::card("Reader 1".into(), 1, "0001".into());
+        let view = CertificateView::new(place, info, purpose, Language::English);
         serde_json::to_value(view).expect("json")
     }
 
@@ -172,7 +270,53 @@ mod tests {
                 )
             );
             assert_eq!(json["reader"], "Reader 1");
+            assert_eq!(json["tier"], "apdu");
+            assert_eq!(json["key"], 1);
+            assert_eq!(json["module"], serde_json::Value::Null);
         }
+    }
+
+    /// A key on a PKCS#11 token says where it is: the token's label as the place the flow is
+    /// asked for, the tier, the module, slot and CKA_ID, and a PIN pad where there is one.
+    #[test]
+    fn a_pkcs11_key_says_its_token_module_and_pin_entry() {
+        let mut info = uec_2001();
+        info.algorithm = "gost2012-256".into();
+        let token = signing::pkcs11::TokenId {
+            module: "/usr/lib/librtpkcs11ecp.so".into(),
+            slot: 3,
+            serial: "3A5F0C21".into(),
+        };
+        let found = FoundKey {
+            source: KeySource::Pkcs11 {
+                token,
+                token_label: "Rutoken ECP".into(),
+                id: vec![0x0a, 0x01],
+            },
+            algorithm: signing::KeyAlgorithm::Gost2012_256,
+            certificate: Vec::new(),
+            pin: client::tokens::PinInfo::Flags {
+                condition: signing::PinCondition::NoWarning,
+                on_reader: true,
+            },
+            token_serial: "3A5F0C21".into(),
+        };
+        let view = CertificateView::new(
+            Place::of(&found),
+            info,
+            Purpose::ConfirmIdentity,
+            Language::English,
+        );
+        let json = serde_json::to_value(view).expect("json");
+        assert_eq!(json["reader"], "Rutoken ECP");
+        assert_eq!(json["tier"], "pkcs11");
+        assert_eq!(json["module"], "/usr/lib/librtpkcs11ecp.so");
+        assert_eq!(json["slot"], 3);
+        assert_eq!(json["key_id"], "0a01");
+        assert_eq!(json["key"], serde_json::Value::Null);
+        assert_eq!(json["token_serial"], "3A5F0C21");
+        assert_eq!(json["pin_on_reader"], true);
+        assert_eq!(json["unfit"], serde_json::Value::Null);
     }
 
     #[test]

@@ -67,7 +67,8 @@ fn choice(reader: String) -> CardChoice {
     }
 }
 
-/// Reads the authorising counter of the card in `reader`, touching no try.
+/// Reads the authorising counter of the card in `reader` (or of the PKCS#11 token with that
+/// label: the tier is waited for when a load is under way), touching no try.
 #[tauri::command]
 pub async fn pin_target(
     state: State<'_, AppState>,
@@ -75,7 +76,7 @@ pub async fn pin_target(
     action: PinActionView,
 ) -> Result<PinTargetView, UiError> {
     let language = state.language();
-    let tier = state.pkcs11.clone();
+    let tier = state.pkcs11.tier().await;
     tauri::async_runtime::spawn_blocking(move || {
         pin::target(&choice(reader), action.into(), CARD_DEADLINE, &tier)
             .map(|target| PinTargetView::new(&target, action))
@@ -104,7 +105,7 @@ pub async fn pin_apply(
         action: action.into(),
         last_try_confirmed,
         deadline: CARD_DEADLINE,
-        tier: state.pkcs11.clone(),
+        tier: state.pkcs11.tier().await,
     };
     tauri::async_runtime::spawn_blocking(move || {
         request.run(code, new_pin, new_pin_again, language)

@@ -158,7 +158,8 @@ pub async fn account(state: State<'_, AppState>) -> Result<AccountView, UiError>
 #[tauri::command]
 pub async fn diagnose(state: State<'_, AppState>) -> Result<Vec<client::diagnose::Check>, UiError> {
     let portal = client_for(&state).await.map_err(|e| e.message);
-    Ok(client::diagnose::run(portal, &state.pkcs11, state.language()).await)
+    let tier = state.pkcs11.tier().await;
+    Ok(client::diagnose::run(portal, &tier, state.language()).await)
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@ use tauri::State;
 use crate::error::UiError;
 use crate::state::{AppState, Settings};
 
-/// The settings that say what Podpis trusts. The webview never sets them: they are chosen and
-/// confirmed in native dialogs (commands::trust).
-pub const TRUST_FIELDS: &[&str] = &["extra_ca", "sandbox_pki"];
+/// The settings that say what Podpis trusts: certificates, and the PKCS#11 modules whose code it
+/// loads. The webview never sets them: they are chosen and confirmed in native dialogs
+/// (commands::trust, commands::modules).
+pub const TRUST_FIELDS: &[&str] = &["extra_ca", "sandbox_pki", "pkcs11_modules"];
 
 /// What the webview may change: the language and the portal's address.
 #[derive(Debug, Deserialize)]
@@ -80,6 +81,7 @@ mod tests {
             .save_settings(Settings {
                 extra_ca: Some("/kept/extra-ca.pem".into()),
                 sandbox_pki: Some("/kept/pki".into()),
+                pkcs11_modules: vec!["/kept/libvendor.so".into()],
                 ..Settings::default()
             })
             .expect("save");
@@ -97,6 +99,14 @@ mod tests {
             // Even clearing what is trusted, or naming what already is.
             json!({ "language": "ru", "extra_ca": null }),
             json!({ "language": "ru", "extra_ca": "/kept/extra-ca.pem", "sandbox_pki": "/kept/pki" }),
+            // A module is code the app would load: a path from the page is refused, whether it
+            // adds, replaces, clears or repeats the list.
+            json!({ "language": "en", "pkcs11_modules": ["/tmp/evil.so"] }),
+            json!({ "language": "en", "portal": null, "pkcs11_modules": ["/kept/libvendor.so", "/tmp/evil.so"] }),
+            json!({ "language": "en", "pkcs11_modules": [] }),
+            json!({ "language": "en", "pkcs11_modules": null }),
+            json!({ "language": "en", "pkcs11_modules": ["/kept/libvendor.so"] }),
+            json!({ "language": "en", "pkcs11_modules": "/tmp/evil.so" }),
         ] {
             let error = change_settings(&state, change(attempt.clone())).expect_err("refused");
             assert_eq!(error.code, "settings-trust", "{attempt}");
@@ -110,6 +120,7 @@ mod tests {
             state.settings().extra_ca.as_deref(),
             Some("/kept/extra-ca.pem")
         );
+        assert_eq!(state.settings().pkcs11_modules, ["/kept/libvendor.so"]);
         // A field the app does not know is refused too, not dropped.
         let error = change_settings(&state, change(json!({ "language": "ru", "proxy": "x" })))
             .expect_err("unknown field");
@@ -129,6 +140,7 @@ mod tests {
         assert_eq!(saved.portal.as_deref(), Some("https://portal.example"));
         assert_eq!(saved.extra_ca.as_deref(), Some("/kept/extra-ca.pem"));
         assert_eq!(saved.sandbox_pki.as_deref(), Some("/kept/pki"));
+        assert_eq!(saved.pkcs11_modules, ["/kept/libvendor.so"]);
         assert_eq!(AppState::load(dir.path().to_path_buf()).settings(), saved);
         // An unknown language is Russian; an empty address is the sandbox.
         let saved = change_settings(&state, change(json!({ "language": "fr", "portal": "" })))

@@ -192,7 +192,8 @@ pub fn trust_view(state: &AppState) -> TrustView {
     }
 }
 
-fn confirmed(
+/// Asks `question` (a key of the UI's words) with `details` under it; true on `yes`.
+pub(crate) fn confirmed(
     dialogs: &dyn NativeDialogs,
     title: &'static str,
     question: &'static str,
@@ -208,7 +209,7 @@ fn confirmed(
     )
 }
 
-fn settings_error(language: Language) -> impl Fn(std::io::Error) -> UiError {
+pub(crate) fn settings_error(language: Language) -> impl Fn(std::io::Error) -> UiError {
     move |e| {
         eprintln!("podpis-desktop: settings: {e}");
         UiError::new("settings", language)
@@ -347,8 +348,8 @@ pub fn reset_sandbox_pki(
 
 /// The dialogs of tauri-plugin-dialog, over the main window. They block, so they are called
 /// off the async runtime (the plugin runs them on the main thread and waits for the answer).
-struct Native<'a> {
-    app: &'a AppHandle,
+pub(crate) struct Native<'a> {
+    pub(crate) app: &'a AppHandle,
 }
 
 impl NativeDialogs for Native<'_> {
@@ -393,19 +394,28 @@ impl NativeDialogs for Native<'_> {
 
 type Action = fn(&AppState, &dyn NativeDialogs) -> Result<TrustView, UiError>;
 
-/// Runs `action` with the native dialogs on a blocking thread. One trust dialog at a time: a
-/// second request while one is open (a script calling in a loop, say) only reads the state.
-async fn with_dialogs(app: AppHandle, action: Action) -> Result<TrustView, UiError> {
+/// Runs `action` with the native dialogs on a blocking thread. One dialog about trust at a time
+/// (certificates and PKCS#11 modules alike): a second request while one is open (a script
+/// calling in a loop, say) gets `busy`, which only reads the state.
+pub(crate) async fn with_native_dialogs<T: Send + 'static>(
+    app: AppHandle,
+    action: impl FnOnce(&AppState, &dyn NativeDialogs) -> Result<T, UiError> + Send + 'static,
+    busy: impl FnOnce(&AppState) -> Result<T, UiError> + Send + 'static,
+) -> Result<T, UiError> {
     let language = app.state::<AppState>().language();
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
         let Ok(_one_at_a_time) = state.trust_dialog.try_lock() else {
-            return Ok(trust_view(&state));
+            return busy(&state);
         };
         action(&state, &Native { app: &app })
     })
     .await
     .map_err(|_| UiError::new("runtime", language))?
+}
+
+async fn with_dialogs(app: AppHandle, action: Action) -> Result<TrustView, UiError> {
+    with_native_dialogs(app, action, |state| Ok(trust_view(state))).await
 }
 
 #[tauri::command]
