@@ -1,6 +1,7 @@
 //! The desktop app in a real window: Xvfb, tauri-driver, WebKitWebDriver (Debian's
 //! webkit2gtk-driver), and a small W3C WebDriver client.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -12,6 +13,11 @@ use serde_json::{json, Value};
 use crate::{bin, pki_dir, scratch};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The PKCS#11 modules a debug build of the app loads at start-up without asking (paths joined
+/// as in `PATH`): the tests cannot answer the native dialogs through which a person adds one. A
+/// release build does not read it (src-tauri/src/modules.rs).
+pub const TEST_MODULES: &str = "PODPIS_TEST_PKCS11_MODULES";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -52,6 +58,13 @@ impl App {
     /// Starts the app in sandbox mode (its portal inside, trusting the test PKI), in Russian
     /// unless `language` says otherwise.
     pub fn start(language: &str) -> Self {
+        Self::start_with(language, &[])
+    }
+
+    /// As [`start`](Self::start), with `envs` in the app's environment (and its module probes'):
+    /// a PKCS#11 module's configuration (`SOFTHSM2_CONF`, `PODPIS_TEST_P11_DIR`), and the modules
+    /// a debug build loads without a dialog ([`TEST_MODULES`]).
+    pub fn start_with(language: &str, envs: &[(&str, &OsStr)]) -> Self {
         crate::ensure_pki();
         // Xvfb picks a free display itself and writes its number once it accepts clients: a
         // display chosen by the test could collide with another test's or a stale server, and a
@@ -108,6 +121,7 @@ impl App {
             .env("PODPIS_SANDBOX", "1")
             .env("PODPIS_SANDBOX_PKI", pki_dir())
             .env_remove("OPENSSL_CONF")
+            .envs(envs.iter().copied())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()

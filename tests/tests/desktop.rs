@@ -2,10 +2,20 @@
 //! what a person does with the mouse and keyboard, with screenshots of each screen kept in
 //! target/<profile>/podpis-tests/screenshots.
 
+// signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
+// rather than written twice.
+#[path = "../../signing/tests/support/pki.rs"]
+mod pki;
+#[path = "../../signing/tests/support/softhsm.rs"]
+mod softhsm;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use podpis_tests::desktop::App;
+use podpis_tests::desktop::{App, TEST_MODULES};
 use podpis_tests::*;
+use softhsm::SoftHsm;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -652,4 +662,331 @@ fn the_last_pin_try_is_warned_and_asked_for_and_the_form_works_by_keyboard() {
     app.wait_text("#pin-result", "The PIN is changed", WAIT);
     assert_eq!(app.focused(), "pin-back");
     app.screenshot("en-17-pin-changed");
+}
+
+// PKCS#11 tokens in the app. A debug build loads the modules named by `TEST_MODULES` at start-up
+// (a person adds one through native dialogs, which WebDriver cannot answer); discovery is off
+// (`PODPIS_PKCS11_DISCOVERY=0`), so only these modules are used.
+
+/// A module built with the tests (`cargo build -p pkcs11-test-module -p pkcs11-abort-module`).
+fn built_module(name: &str) -> PathBuf {
+    let file = format!("lib{name}.so");
+    let target = target_dir();
+    [target.join(&file), target.join("deps").join(&file)]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "{file}: `cargo build -p {}` builds it",
+                name.replace('_', "-")
+            )
+        })
+}
+
+/// A virtual card's key and qualified certificate, made by the card for `profile` and copied out
+/// (the card itself is removed): what a token's owner would have imported into their token.
+fn profile_key(profile: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let card = VirtualCard::start(profile);
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.der"));
+    std::fs::copy(card.state.join("key-01.pem"), &key).expect("key");
+    std::fs::copy(card.state.join("cert-01.der"), &cert).expect("cert");
+    drop(card);
+    (key, cert)
+}
+
+/// A token of the GOST test module labelled `label`, holding `profile`'s GOST key and qualified
+/// certificate, with the profiles' PIN; on a PIN pad (`CKF_PROTECTED_AUTHENTICATION_PATH`), where
+/// the module takes the PIN as if typed on the reader, when `pin_pad`.
+fn gost_token(profile: &str, label: &str, pin_pad: bool, dir: &Path) -> PathBuf {
+    let token = dir.join("token");
+    std::fs::create_dir_all(&token).expect("token dir");
+    let (key, cert) = profile_key(profile, &token);
+    let mut json = serde_json::json!({
+        "label": label,
+        "serial": "P11GOST0001",
+        "objects": [{ "id": "01", "label": profile, "certificate": cert, "key": key }],
+    });
+    if pin_pad {
+        json["pin_pad_entry"] = serde_json::json!(PIN);
+    }
+    std::fs::write(token.join("token.json"), json.to_string()).expect("token.json");
+    let state = serde_json::json!({ "user_pin": PIN, "so_pin": testdata::PUK });
+    std::fs::write(token.join("state.json"), state.to_string()).expect("state.json");
+    token
+}
+
+/// SoftHSM2 with the `piv` profile's ECDSA P-256 key and its certificate imported, as
+/// `softhsm2-util` and OpenSC's `pkcs11-tool` do it for a user.
+fn softhsm_with_profile_key(dir: &Path) -> SoftHsm {
+    let hsm = SoftHsm::new();
+    let (key, cert) = profile_key("piv", dir);
+    let conf = hsm.conf();
+    let run = |cmd: &mut Command| {
+        let out = cmd.env("SOFTHSM2_CONF", &conf).output().expect("tool");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(&key)
+        .args(["--token", softhsm::LABEL, "--label", "podpis", "--id", "01"])
+        .args(["--pin", softhsm::USER_PIN]));
+    run(Command::new("pkcs11-tool")
+        .args(["--module", softhsm::SOFTHSM, "--login", "--pin"])
+        .arg(softhsm::USER_PIN)
+        .arg("--write-object")
+        .arg(&cert)
+        .args(["--type", "cert", "--id", "01", "--label", "podpis"]));
+    hsm
+}
+
+#[test]
+fn a_softhsm_token_is_listed_with_its_place_and_a_module_that_aborts_leaves_the_app_running() {
+    let dir = tempfile::tempdir_in(scratch()).expect("tmp");
+    let hsm = softhsm_with_profile_key(dir.path());
+    let aborts = built_module("pkcs11_abort_module");
+    let modules =
+        std::env::join_paths([Path::new(softhsm::SOFTHSM), aborts.as_path()]).expect("paths");
+    let conf = hsm.conf();
+    let app = App::start_with(
+        "en",
+        &[
+            ("SOFTHSM2_CONF", conf.as_os_str()),
+            (TEST_MODULES, modules.as_os_str()),
+        ],
+    );
+    log_in(&app, "piv");
+
+    // The token beside the readers, and its certificate saying where it is.
+    app.click("#nav-confirm");
+    let line = app.wait_text(
+        &format!("#tokens li[data-token='{}']", softhsm::LABEL),
+        "PKCS#11 token",
+        WAIT,
+    );
+    assert!(line.contains(softhsm::SOFTHSM), "{line}");
+    let mine = format!(
+        "#certificates .certificate[data-tier='pkcs11'][data-reader='{}']",
+        softhsm::LABEL
+    );
+    let text = app.wait_text(&mine, softhsm::SOFTHSM, WAIT);
+    let person = &profile("piv").person;
+    for shown in [
+        "PKCS#11 token",
+        "PKCS#11 module",
+        softhsm::LABEL,
+        person.snils.as_str(),
+    ] {
+        assert!(text.contains(shown), "{shown:?} not in {text}");
+    }
+    app.screenshot("en-18-confirm-pkcs11-token");
+
+    // Chosen the same way as a card's; the token gives no count of tries, and its PIN is typed.
+    choose_certificate(&app, softhsm::LABEL);
+    assert_eq!(
+        app.text("#pin-tries"),
+        "The token does not say how many tries are left."
+    );
+    assert!(app.text("#document").contains(person.snils.as_str()));
+    app.screenshot("en-19-pkcs11-pin");
+    // SoftHSM signs (ECDSA), and the portal refuses what is not GOST, with its reason.
+    app.type_into("#pin", softhsm::USER_PIN);
+    app.click("#sign");
+    app.find("#again");
+    assert_eq!(
+        app.attribute("#error", "data-code").as_deref(),
+        Some("signature-invalid"),
+        "{}",
+        app.text("#error")
+    );
+    assert!(!app.exists("#result.ok"));
+    app.screenshot("en-20-pkcs11-ecdsa-refused");
+
+    // The settings: each module in use with its state, the one that aborted with its words.
+    app.click("#nav-settings");
+    let softhsm_module = format!(
+        "#pkcs11-modules li[data-module='{}'][data-state='loaded']",
+        softhsm::SOFTHSM
+    );
+    let loaded = app.wait_text(&softhsm_module, "loaded, tokens: 1", WAIT);
+    assert!(loaded.contains("named by the test variable"), "{loaded}");
+    assert!(loaded.contains(softhsm::LABEL), "{loaded}");
+    let failed = app.text(&format!(
+        "#pkcs11-modules li[data-module='{}'][data-state='failed']",
+        aborts.display()
+    ));
+    assert!(failed.contains("crashed"), "{failed}");
+    assert!(app.exists("#pkcs11-discovery-off"));
+    // Modules from the test variable are not the person's to remove here.
+    assert!(!app.exists("#pkcs11-modules button"));
+    assert_eq!(unnamed_controls(&app), serde_json::json!(0));
+    app.script("document.getElementById('pkcs11-add').scrollIntoView({block: 'end'})");
+    app.screenshot("en-21-settings-pkcs11-modules");
+
+    // Diagnostics: a check per module, the crash named, and the app still running.
+    app.click("#nav-diagnostics");
+    let ok = app.wait_text(
+        "#diagnostics tr[data-check='pkcs11'][data-status='ok']",
+        softhsm::SOFTHSM,
+        WAIT,
+    );
+    assert!(ok.contains("PKCS#11 module"), "{ok}");
+    let crashed = app.text("#diagnostics tr[data-check='pkcs11'][data-status='fail']");
+    assert!(
+        crashed.contains(&aborts.display().to_string()) && crashed.contains("signal 6"),
+        "{crashed}"
+    );
+    app.screenshot("en-22-diagnostics-pkcs11");
+}
+
+#[test]
+fn a_script_in_the_window_cannot_add_a_pkcs11_module() {
+    let app = App::start("en");
+    app.find("#login-title");
+    let settings = app.data.join("settings.json");
+    let before = std::fs::read(&settings).expect("settings");
+    let evil = app.data.join("libevil.so");
+    for attempt in [
+        serde_json::json!({ "language": "en", "portal": null, "pkcs11_modules": [evil] }),
+        serde_json::json!({ "language": "en", "pkcs11_modules": [] }),
+    ] {
+        let refusal = app
+            .invoke("settings_set", serde_json::json!({ "settings": attempt }))
+            .expect_err("a module from the page is refused");
+        assert_eq!(refusal["code"], "settings-trust", "{refusal}");
+        assert_eq!(std::fs::read(&settings).expect("settings"), before);
+    }
+    // Removing is asked for by path, but only the person's modules are removed, after a native
+    // confirmation: a path that is not one of them changes nothing.
+    let view = app
+        .invoke(
+            "pkcs11_remove_module",
+            serde_json::json!({ "path": "/usr/lib/softhsm/libsofthsm2.so" }),
+        )
+        .expect("answered");
+    assert_eq!(view["modules"], serde_json::json!([]), "{view}");
+    // Adding opens the system's file dialog, titled in the app's words: a window of its own that
+    // neither WebDriver nor a script in the page can reach into.
+    app.click("#nav-settings");
+    app.wait_text("#pkcs11-modules", "No modules", WAIT);
+    app.screenshot("en-23-settings-no-pkcs11-modules");
+    app.click("#pkcs11-add");
+    let title = "Choose your token's PKCS#11 module";
+    let deadline = Instant::now() + WAIT;
+    while !app.window_names().contains(title) {
+        assert!(
+            Instant::now() < deadline,
+            "no dialog: {}",
+            app.window_names()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // While it waits for the person, a script asking again gets the list as it is, at once.
+    let view = app
+        .invoke("pkcs11_add_module", serde_json::json!({}))
+        .expect("answered");
+    assert_eq!(view["modules"], serde_json::json!([]), "{view}");
+    assert_eq!(std::fs::read(&settings).expect("settings"), before);
+    assert_eq!(app.window_names().matches(title).count(), 1);
+}
+
+#[test]
+fn the_entrepreneur_changes_the_tokens_pin_and_confirms_through_the_gost_module() {
+    let dir = tempfile::tempdir_in(scratch()).expect("tmp");
+    let label = "GOST token";
+    let token = gost_token("entrepreneur", label, false, dir.path());
+    let module = built_module("pkcs11_test_module");
+    let app = App::start_with(
+        "ru",
+        &[
+            ("PODPIS_TEST_P11_DIR", token.as_os_str()),
+            (TEST_MODULES, module.as_os_str()),
+        ],
+    );
+    log_in(&app, "entrepreneur");
+
+    // The PIN screen offers the token beside the cards; the token gives no count of tries.
+    app.click("#nav-pin");
+    app.find(&format!(
+        "#pin-reader option[value='{label}'][data-tier='pkcs11']"
+    ));
+    pin_choose(&app, label, "change");
+    assert_eq!(
+        app.text("#pin-tries"),
+        "Носитель не сообщает, сколько попыток осталось."
+    );
+    assert_eq!(app.focused(), "pin-code");
+    app.screenshot("ru-19-pin-pkcs11-token");
+    pin_submit(&app, PIN, NEW_PIN, NEW_PIN);
+    app.wait_text("#pin-result", "PIN изменён", WAIT);
+    let state = std::fs::read_to_string(token.join("state.json")).expect("state");
+    assert!(state.contains(NEW_PIN), "C_SetPIN did not reach the token");
+
+    // The confirmation lists the token's certificate with where it is, and signs through it.
+    app.click("#nav-confirm");
+    let mine = format!("#certificates .certificate[data-tier='pkcs11'][data-reader='{label}']");
+    let text = app.wait_text(&mine, "54771278218", WAIT);
+    for shown in [
+        "Носитель PKCS#11",
+        "Модуль PKCS#11",
+        label,
+        &module.display().to_string(),
+        "Иванов",
+    ] {
+        assert!(text.contains(shown), "{shown:?} not in {text}");
+    }
+    app.wait_text(
+        &format!("#tokens li[data-token='{label}']"),
+        "носитель PKCS#11",
+        WAIT,
+    );
+    app.screenshot("ru-20-confirm-pkcs11-gost");
+    choose_certificate(&app, label);
+    assert_eq!(
+        app.text("#pin-tries"),
+        "Носитель не сообщает, сколько попыток осталось."
+    );
+    assert!(app.text("#document").contains("54771278218"));
+    app.type_into("#pin", NEW_PIN);
+    app.click("#sign");
+    app.wait_text("#result", "Учётная запись подтверждена", WAIT);
+    app.screenshot("ru-21-confirmed-pkcs11-gost");
+    app.click("#nav-account");
+    app.wait_text("#account-level", "подтверждённая", WAIT);
+}
+
+#[test]
+fn on_a_pin_pad_the_pin_is_entered_on_the_reader_and_the_organisation_registers() {
+    let dir = tempfile::tempdir_in(scratch()).expect("tmp");
+    let label = "GOST PIN pad";
+    let token = gost_token("legal-entity", label, true, dir.path());
+    let module = built_module("pkcs11_test_module");
+    let app = App::start_with(
+        "en",
+        &[
+            ("PODPIS_TEST_P11_DIR", token.as_os_str()),
+            (TEST_MODULES, module.as_os_str()),
+        ],
+    );
+    log_in(&app, "legal-entity");
+    app.click("#nav-register");
+    let mine = format!("#certificates .certificate[data-tier='pkcs11'][data-reader='{label}']");
+    let text = app.wait_text(&mine, "1027716290722", WAIT);
+    assert!(text.contains("on the reader's keypad"), "{text}");
+    // No PIN field: a step that says to enter it on the reader, and the button signs without one.
+    choose_certificate_then(&app, label, "#pin-pad");
+    assert!(!app.exists("#pin"), "a PIN field for a PIN pad");
+    let step = app.text("#pin-pad");
+    assert!(step.contains("enter the PIN on the reader"), "{step}");
+    assert_eq!(app.focused(), "sign");
+    assert_eq!(unnamed_controls(&app), serde_json::json!(0));
+    app.screenshot("en-24-pin-pad");
+    app.click("#sign");
+    app.wait_text("#result", "is registered", WAIT);
+    app.screenshot("en-25-registered-pin-pad");
+    app.click("#nav-account");
+    app.wait_text("#account-organisations", "Ромашка", WAIT);
 }
