@@ -283,11 +283,13 @@ pub fn sign(
     let content = std::fs::read(input)
         .map_err(|e| Failure::with_detail("file-read", format!("{}: {e}", input.display())))?;
     let tier = common.pkcs11();
-    let chosen = flow::choose_key(
+    let remembered = client::remembered::RememberedChoice::in_data_dir(&common.data_dir);
+    let chosen = flow::choose_key_remembering(
         &card.choice(),
         &common.certificates(),
         common.card_timeout,
         &tier,
+        remembered.certificate(),
     )?;
     print_findings(&finding_entries(&chosen.findings, common), |line| {
         common.say(&line)
@@ -311,6 +313,7 @@ pub fn sign(
         common.card_timeout,
         &tier,
     )?;
+    remembered.remember(&chosen.certificate.sha256);
     client::durable::write_atomically(output, &cms)
         .map_err(|e| Failure::with_detail("file-write", format!("{}: {e}", output.display())))?;
     if common.json {

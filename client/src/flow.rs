@@ -20,6 +20,7 @@ use thiserror::Error;
 use crate::certificates::CertificateCache;
 use crate::outbox::{Outbox, OutboxItem, RequestMeta};
 use crate::portal::{PortalClient, PortalError};
+use crate::remembered::RememberedChoice;
 use crate::tokens::{self, FoundKey, PinInfo, Pkcs11Tier};
 
 /// Where the flow is, for progress displays.
@@ -183,6 +184,7 @@ pub struct Confirmation {
     certificates: CertificateCache,
     card_deadline: std::time::Duration,
     pkcs11: Pkcs11Tier,
+    remembered: RememberedChoice,
 }
 
 impl Confirmation {
@@ -201,6 +203,7 @@ impl Confirmation {
             certificates: CertificateCache::in_data_dir(&data_dir),
             card_deadline: Reader::DEFAULT_DEADLINE,
             pkcs11: Pkcs11Tier::default(),
+            remembered: RememberedChoice::in_data_dir(&data_dir),
         })
     }
 
@@ -231,8 +234,11 @@ impl Confirmation {
         let certificates = self.certificates.clone();
         let deadline = self.card_deadline;
         let tier = self.pkcs11.clone();
-        let chosen =
-            blocking(move || choose_key(&choice, &certificates, deadline, &tier)).await??;
+        let remembered = self.remembered.certificate();
+        let chosen = blocking(move || {
+            choose_key_remembering(&choice, &certificates, deadline, &tier, remembered)
+        })
+        .await??;
         on_event(FlowEvent::Step(Step::CheckingCertificate));
         on_event(FlowEvent::Findings(chosen.findings.clone()));
         // An error finding stops here; a blocked card is never sent VERIFY.
@@ -317,6 +323,9 @@ impl Confirmation {
         .await?;
         let prepared = cades;
         let signature = signature.map_err(card_error)?;
+        // Signed with it: the person's choice, taken again next time.
+        self.remembered
+            .remember(&prepared.chosen.certificate.sha256);
         let cms = prepared
             .cades
             .finish(&signature)
@@ -522,6 +531,29 @@ pub fn choose_key(
         }
         _ => Err(FlowError::SeveralCertificates),
     }
+}
+
+/// As [`choose_key`], but when no certificate is named and the person chose one before
+/// (`remembered`), that one is taken if it is there; if it is not, the choice is made as if
+/// nothing had been remembered.
+pub fn choose_key_remembering(
+    choice: &CardChoice,
+    certificates: &CertificateCache,
+    deadline: std::time::Duration,
+    tier: &Pkcs11Tier,
+    remembered: Option<String>,
+) -> Result<ChosenKey, FlowError> {
+    if let (None, Some(sha256)) = (&choice.certificate, remembered) {
+        let again = CardChoice {
+            reader: choice.reader.clone(),
+            certificate: Some(sha256),
+        };
+        match choose_key(&again, certificates, deadline, tier) {
+            Err(FlowError::NoCertificate) => {}
+            other => return other,
+        }
+    }
+    choose_key(choice, certificates, deadline, tier)
 }
 
 /// The reader named, or the only one holding a card Podpis knows.

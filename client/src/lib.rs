@@ -18,6 +18,7 @@ pub mod messages;
 pub mod outbox;
 pub mod pin;
 pub mod portal;
+pub mod remembered;
 pub mod session;
 pub mod tokens;
 
