@@ -60,6 +60,7 @@ fn flow(e: &FlowError) -> u8 {
         | FlowError::PersonMismatch
         | FlowError::NotAnOrganisation
         | FlowError::AlgorithmRefusedByPortal
+        | FlowError::PortalNeedsGost
         | FlowError::NoCertificate => CERTIFICATE,
         FlowError::Portal(p) => portal(p),
         // Kept until the user logs in again: the session is what must be mended.
@@ -167,6 +168,7 @@ mod tests {
             FlowError::PersonMismatch,
             FlowError::NotAnOrganisation,
             FlowError::AlgorithmRefusedByPortal,
+            FlowError::PortalNeedsGost,
             FlowError::NoCertificate,
             FlowError::Outbox("x".into()),
         ] {

@@ -62,6 +62,9 @@ pub enum FlowError {
     /// with it is stopped before the PIN instead of being signed and refused.
     #[error("the portal refuses GOST R 34.10-2001 keys")]
     AlgorithmRefusedByPortal,
+    /// An ECDSA or RSA key (a commodity token): it signs files, but the portal takes only GOST.
+    #[error("the portal takes only GOST signatures")]
+    PortalNeedsGost,
     #[error("no card Podpis knows is inserted")]
     NoCard,
     #[error("several cards are inserted")]
@@ -94,6 +97,7 @@ impl FlowError {
             Self::PersonMismatch => "person-mismatch".into(),
             Self::NotAnOrganisation => "not-an-organisation".into(),
             Self::AlgorithmRefusedByPortal => "algorithm-deprecated".into(),
+            Self::PortalNeedsGost => "algorithm-not-gost".into(),
             Self::NoCard => "no-card".into(),
             Self::SeveralCards => "several-cards".into(),
             Self::NoCertificate => "no-certificate".into(),
@@ -614,8 +618,10 @@ pub fn sign_content(
 /// 34.10-2001 keys. The app shows this reason beside the certificate and offers no choice of it;
 /// the flow stops on it before the PIN (unless forced, to see the portal's own refusal).
 pub fn unfit_for(certificate: &CertificateInfo, purpose: Purpose) -> Option<FlowError> {
-    if certificate.algorithm == "gost2001" {
-        return Some(FlowError::AlgorithmRefusedByPortal);
+    match certificate.algorithm.as_str() {
+        "gost2001" => return Some(FlowError::AlgorithmRefusedByPortal),
+        "gost2012-256" | "gost2012-512" => {}
+        _ => return Some(FlowError::PortalNeedsGost),
     }
     if purpose == Purpose::RegisterOrganisation && certificate.ogrn.is_none() {
         return Some(FlowError::NotAnOrganisation);

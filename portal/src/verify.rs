@@ -327,7 +327,7 @@ fn digest_fits_key(
         "gost2001" => signing::cades::oids::GOST_R_34_11_94,
         _ => {
             return Err(ApiError::new(
-                codes::SIGNATURE_INVALID,
+                codes::ALGORITHM_NOT_GOST,
                 "Only GOST signatures are accepted.",
             ))
         }

@@ -236,6 +236,8 @@ pub mod codes {
     pub const CERTIFICATE_NOT_QUALIFIED: &str = "certificate-not-qualified";
     pub const KEY_USAGE: &str = "key-usage";
     pub const ALGORITHM_DEPRECATED: &str = "algorithm-deprecated";
+    /// The key is not a GOST one (ECDSA, RSA): the portal takes only GOST signatures.
+    pub const ALGORITHM_NOT_GOST: &str = "algorithm-not-gost";
     pub const NONCE_UNKNOWN: &str = "nonce-unknown";
     pub const NONCE_EXPIRED: &str = "nonce-expired";
     pub const NONCE_USED: &str = "nonce-used";
@@ -253,7 +255,7 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not-found";
     pub const INTERNAL: &str = "internal";
 
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 27] = [
         MALFORMED,
         TOO_LARGE,
         SIGNATURE_INVALID,
@@ -264,6 +266,7 @@ pub mod codes {
         CERTIFICATE_NOT_QUALIFIED,
         KEY_USAGE,
         ALGORITHM_DEPRECATED,
+        ALGORITHM_NOT_GOST,
         NONCE_UNKNOWN,
         NONCE_EXPIRED,
         NONCE_USED,

@@ -325,6 +325,7 @@ impl Signer {
         let md = match self.info.algorithm.as_str() {
             "gost2012-512" => "md_gost12_512",
             "gost2001" => "md_gost94",
+            "ecdsa" | "rsa" => "sha256",
             _ => "md_gost12_256",
         };
         let mut args = vec![

@@ -138,6 +138,16 @@ fn signature_invalid() {
     assert_code(portal.submit(&token, &cms), 422, "signature-invalid");
 }
 
+/// A commodity key (ECDSA P-256, the PIV profile's) with a perfectly good signature: the portal
+/// takes only GOST.
+#[test]
+fn algorithm_not_gost() {
+    let portal = Portal::start(&[]);
+    let signer = Signer::for_profile("piv");
+    let (token, cms) = request(&portal, "piv", Purpose::ConfirmIdentity, &signer);
+    assert_code(portal.submit(&token, &cms), 422, "algorithm-not-gost");
+}
+
 /// A second certificate with the signer's issuer and serial in the set: which one is the signer's
 /// would depend on who looks, so the request is refused whatever the order.
 #[test]
