@@ -265,6 +265,16 @@ impl Pkcs11Tier {
     }
 }
 
+/// A fresh probe of `path` in a child process (what a person is shown before they add a module),
+/// kept as the module's verdict, so that the next load decides by it and not by an older one.
+pub fn probe_and_remember(path: &Path, data_dir: &Path) -> ProbeReport {
+    let mut probes = ProbeMemory::open(data_dir);
+    probes.entries.remove(&path.display().to_string());
+    let report = probes.probe(path, |path| probe::run(path, PROBE_TIMEOUT));
+    probes.save();
+    report
+}
+
 /// A PIN pad waits for a person at the reader: longer than a card's answer.
 const PIN_PAD_DEADLINE: Duration = Duration::from_secs(120);
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use client::tokens::{Pkcs11Settings, Pkcs11Tier};
 use serde::Serialize;
 use signing::pkcs11::discovery::{self, FoundModule, ModuleSource};
-use signing::pkcs11::probe::{self, ProbeOutcome, ProbeReport};
+use signing::pkcs11::probe::{ProbeOutcome, ProbeReport};
 use signing::pkcs11::{Module, Pkcs11Error};
 use signing::TokenError;
 
@@ -70,7 +70,7 @@ impl Loader for SystemLoader {
     }
 
     fn probe(&self, path: &Path) -> ProbeReport {
-        probe::run(path, probe::DEFAULT_TIMEOUT)
+        client::tokens::probe_and_remember(path, &self.data_dir)
     }
 }
 
