@@ -506,7 +506,7 @@ pub mod tests {
         let report = ProbeReport {
             module: "/x.so".into(),
             outcome: ProbeOutcome::Loaded {
-                library: probe::LibraryInfo {
+                library: signing::pkcs11::probe::LibraryInfo {
                     manufacturer: "M".into(),
                     description: "D".into(),
                     library_version: "1.0".into(),
