@@ -30,7 +30,7 @@ test: build lint
 # Fuzzing with cargo-fuzz (libFuzzer). The machine has a stable toolchain only; RUSTC_BOOTSTRAP
 # lets it take the sanitizer flags cargo-fuzz passes. FUZZ_SECONDS per target. An input that
 # crashes a target is copied to fuzz/regressions/<target>, which `make test` replays.
-FUZZ_TARGETS := certificate tlv card_answers signed_request
+FUZZ_TARGETS := certificate tlv card_answers signed_request host_messages
 FUZZ_SECONDS ?= 300
 fuzz: setup
 	@for t in $(FUZZ_TARGETS); do \

@@ -9,7 +9,10 @@ use signing::drivers::uec::Uec;
 use signing::drivers::{CardDriver, KeyAlgorithm};
 use signing::{LastTry, Pin};
 
-/// The names of the targets, as fuzz/Cargo.toml and the Makefile know them.
+/// The names of the targets, as fuzz/Cargo.toml and the Makefile know them. One more,
+/// `host_messages` (the native-messaging host's parser), lives in fuzz/src/host_messages.rs and
+/// is replayed by the host crate's own test (host/tests/fuzz_inputs.rs): the tests crate, which
+/// includes this file, does not depend on the host.
 pub const TARGETS: [&str; 4] = ["certificate", "tlv", "card_answers", "signed_request"];
 
 /// Runs the target `name` on `data`.
