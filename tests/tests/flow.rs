@@ -321,7 +321,13 @@ fn diagnose_reports_each_part() {
         .as_array()
         .expect("array")
         .iter()
-        .find(|c| c["check"] == "certificate" && c["status"] == "fail")
+        // Its own reader's line: the other reader may hold another test's card, coming or going.
+        .find(|c| {
+            c["check"] == "certificate"
+                && c["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(card.reader()))
+        })
         .and_then(|c| c["hint"].as_str())
         .unwrap_or_default()
         .to_owned();
