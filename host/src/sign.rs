@@ -24,6 +24,7 @@ use std::time::SystemTime;
 use client::tokens::FoundKey;
 use signing::cades::{self, Content};
 use signing::{KeyAlgorithm, Pin, TokenError};
+use zeroize::Zeroizing;
 
 use crate::cms::{self, CmsError};
 use crate::ifc_error::IfcError;
@@ -115,6 +116,8 @@ impl SignRequest {
     /// request: a PIN that is not printable ASCII is [`IfcError::BadTypePin`] (the code the
     /// portal's widget meets with asking for the PIN again).
     pub fn parse(origin: Origin, params: &mut Params) -> Result<(Self, Option<Pin>), IfcError> {
+        // Taken out first, so that it is wiped whichever parameter below is refused.
+        let mut pin_text = Zeroizing::new(params.optional_string("userPin")?.unwrap_or_default());
         let container_id = params.string("containerId")?;
         let in_type = params.integer("inDataType")?;
         let data = params.string("data")?;
@@ -140,10 +143,11 @@ impl SignRequest {
             // Nothing to attach: only the digest came.
             return Err(IfcError::BadSignType);
         }
-        let pin = match params.optional_string("userPin")? {
-            None => None,
-            Some(text) if text.is_empty() => None,
-            Some(text) => Some(Pin::new(text).map_err(|_| IfcError::BadTypePin)?),
+        let pin = if pin_text.is_empty() {
+            None
+        } else {
+            // Pin::new wipes the String it is given.
+            Some(Pin::new(std::mem::take(&mut *pin_text)).map_err(|_| IfcError::BadTypePin)?)
         };
         Ok((
             Self {
