@@ -19,7 +19,6 @@
 //! docs/host.md says what is implemented and what was decided beyond ifc-protocol.md.
 
 pub mod catalogue;
-pub mod cms;
 pub mod consent;
 pub mod frame;
 pub mod host;

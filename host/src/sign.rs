@@ -26,7 +26,6 @@ use signing::cades::{self, Content};
 use signing::{KeyAlgorithm, Pin, TokenError};
 use zeroize::Zeroizing;
 
-use crate::cms::{self, CmsError};
 use crate::ifc_error::IfcError;
 use crate::message::Params;
 use crate::origin::Origin;
@@ -221,8 +220,6 @@ pub enum SignError {
     #[error(transparent)]
     Signer(#[from] SignerError),
     #[error(transparent)]
-    Cms(#[from] CmsError),
-    #[error(transparent)]
     Cades(#[from] cades::CadesError),
     #[error("the request does not fit the key")]
     Request(IfcError),
@@ -272,7 +269,7 @@ pub fn make_signature(
             };
             let raw = signer.sign(&digest, data)?;
             check_length(algorithm, &raw)?;
-            let mut value = cms::signature_value(algorithm, &raw)?;
+            let mut value = algorithm.signature_value(&raw)?;
             if request.sign_type == SignType::SimpleReverse {
                 value.reverse();
             }
@@ -293,7 +290,7 @@ pub fn make_signature(
         }
         (_, Input::Hash(hash)) => {
             // Only the detached types come here (parse refuses the attached ones).
-            let prepared = cms::prepare_digest(hash, certificate_der, algorithm, signing_time)?;
+            let prepared = cades::prepare_digest(hash, certificate_der, algorithm, signing_time)?;
             let raw = signer.sign(
                 prepared.digest_to_sign(),
                 Some(prepared.signed_attributes()),
@@ -307,7 +304,8 @@ fn check_length(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<(), SignError> {
     if raw.len() == algorithm.signature_len() {
         Ok(())
     } else {
-        Err(SignError::Cms(CmsError::SignatureLength {
+        Err(SignError::Cades(cades::CadesError::SignatureLength {
+            algorithm,
             expected: algorithm.signature_len(),
             actual: raw.len(),
         }))

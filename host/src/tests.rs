@@ -1261,39 +1261,6 @@ fn what_is_shown_before_the_click() {
 }
 
 #[test]
-fn the_digest_given_cms_is_byte_for_byte_the_signing_crates() {
-    let w = world();
-    let certificate = &w.found[0].certificate;
-    let content = b"the same content";
-    let time = fixed_clock();
-    for algorithm in [
-        KeyAlgorithm::EcdsaP256,
-        KeyAlgorithm::Gost2012_256,
-        KeyAlgorithm::Gost2012_512,
-    ] {
-        let ours =
-            crate::cms::prepare_digest(&algorithm.digest(content), certificate, algorithm, time)
-                .expect("prepare");
-        let theirs = signing::cades::prepare(
-            content,
-            certificate,
-            algorithm,
-            time,
-            signing::cades::Content::Detached,
-        )
-        .expect("prepare");
-        assert_eq!(ours.signed_attributes(), theirs.signed_attributes());
-        assert_eq!(ours.digest_to_sign(), theirs.digest_to_sign());
-        let raw = vec![0x42; algorithm.signature_len()];
-        assert_eq!(
-            ours.finish(&raw).expect("finish"),
-            theirs.finish(&raw).expect("finish"),
-            "{algorithm:?}"
-        );
-    }
-}
-
-#[test]
 fn dn_and_dates_are_in_the_plugins_form() {
     let w = world();
     let cert = crate::x509::Certificate::from_der(&w.found[0].certificate).expect("cert");

@@ -150,7 +150,7 @@ impl KeyAlgorithm {
 
     /// The signature value the CMS carries, from the token's raw signature: GOST's s ‖ r and
     /// RSA's block as they are, ECDSA's r ‖ s as the DER `Ecdsa-Sig-Value` (RFC 5753, 7.2).
-    fn signature_value(self, raw: &[u8]) -> Result<Vec<u8>, CadesError> {
+    pub fn signature_value(self, raw: &[u8]) -> Result<Vec<u8>, CadesError> {
         match self {
             Self::EcdsaP256 | Self::EcdsaP384 => {
                 /// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`.
@@ -215,6 +215,26 @@ pub fn prepare(
     signing_time: SystemTime,
     form: Content,
 ) -> Result<Prepared, CadesError> {
+    let mut prepared = prepare_digest(
+        &algorithm.digest(content),
+        certificate_der,
+        algorithm,
+        signing_time,
+    )?;
+    if form == Content::Attached {
+        prepared.content = Some(content.to_vec());
+    }
+    Ok(prepared)
+}
+
+/// As [`prepare`], detached, for content known only by its digest with the key's algorithm
+/// (`message_digest`): a page that sends a hash to sign (the browser bridge).
+pub fn prepare_digest(
+    message_digest: &[u8],
+    certificate_der: &[u8],
+    algorithm: KeyAlgorithm,
+    signing_time: SystemTime,
+) -> Result<Prepared, CadesError> {
     let certificate = Certificate::from_der(certificate_der)
         .map_err(|e| CadesError::Certificate(e.to_string()))?;
     let digest_alg = algorithm.digest_algorithm()?;
@@ -230,7 +250,7 @@ pub fn prepare(
         attribute(oids::SIGNING_TIME, Any::encode_from(&time)?)?,
         attribute(
             oids::MESSAGE_DIGEST,
-            Any::encode_from(&OctetString::new(algorithm.digest(content))?)?,
+            Any::encode_from(&OctetString::new(message_digest)?)?,
         )?,
         attribute(
             oids::SIGNING_CERTIFICATE_V2,
@@ -246,7 +266,7 @@ pub fn prepare(
         certificate,
         signed_attrs,
         signed_attrs_der,
-        content: (form == Content::Attached).then(|| content.to_vec()),
+        content: None,
         digest_to_sign,
     })
 }
@@ -424,6 +444,28 @@ mod tests {
     // A GOST R 34.10-2012 certificate made by OpenSSL (only its structure matters here).
     fn certificate() -> Vec<u8> {
         hex::decode(include_str!("../testdata/gost256-cert.hex").trim()).expect("hex")
+    }
+
+    #[test]
+    fn a_digest_given_makes_the_same_detached_signature_as_its_content() {
+        let content = b"the same content";
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        for algorithm in [KeyAlgorithm::Gost2012_256, KeyAlgorithm::Gost2012_512] {
+            let from_digest =
+                prepare_digest(&algorithm.digest(content), &certificate(), algorithm, time)
+                    .expect("prepare");
+            let from_content = prepare(content, &certificate(), algorithm, time, Content::Detached)
+                .expect("prepare");
+            assert_eq!(
+                from_digest.signed_attributes(),
+                from_content.signed_attributes()
+            );
+            let raw = vec![0x42; algorithm.signature_len()];
+            assert_eq!(
+                from_digest.finish(&raw).expect("finish"),
+                from_content.finish(&raw).expect("finish")
+            );
+        }
     }
 
     #[test]
