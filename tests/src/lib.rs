@@ -17,6 +17,7 @@ pub mod desktop;
 pub mod in_process;
 pub mod portal;
 pub mod proxy;
+pub mod tokens;
 pub mod user;
 
 /// vpcd's two readers and the ports their cards connect to.

@@ -4,18 +4,13 @@
 
 // signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
 // rather than written twice.
-#[path = "../../signing/tests/support/pki.rs"]
-mod pki;
-#[path = "../../signing/tests/support/softhsm.rs"]
-mod softhsm;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use podpis_tests::desktop::{App, TEST_MODULES};
+use podpis_tests::tokens::{built_module, gost_token, softhsm, softhsm_with_profile_key};
 use podpis_tests::*;
-use softhsm::SoftHsm;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -667,81 +662,6 @@ fn the_last_pin_try_is_warned_and_asked_for_and_the_form_works_by_keyboard() {
 // PKCS#11 tokens in the app. A debug build loads the modules named by `TEST_MODULES` at start-up
 // (a person adds one through native dialogs, which WebDriver cannot answer); discovery is off
 // (`PODPIS_PKCS11_DISCOVERY=0`), so only these modules are used.
-
-/// A module built with the tests (`cargo build -p pkcs11-test-module -p pkcs11-abort-module`).
-fn built_module(name: &str) -> PathBuf {
-    let file = format!("lib{name}.so");
-    let target = target_dir();
-    [target.join(&file), target.join("deps").join(&file)]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "{file}: `cargo build -p {}` builds it",
-                name.replace('_', "-")
-            )
-        })
-}
-
-/// A virtual card's key and qualified certificate, made by the card for `profile` and copied out
-/// (the card itself is removed): what a token's owner would have imported into their token.
-fn profile_key(profile: &str, dir: &Path) -> (PathBuf, PathBuf) {
-    let card = VirtualCard::start(profile);
-    let (key, cert) = (dir.join("key.pem"), dir.join("cert.der"));
-    std::fs::copy(card.state.join("key-01.pem"), &key).expect("key");
-    std::fs::copy(card.state.join("cert-01.der"), &cert).expect("cert");
-    drop(card);
-    (key, cert)
-}
-
-/// A token of the GOST test module labelled `label`, holding `profile`'s GOST key and qualified
-/// certificate, with the profiles' PIN; on a PIN pad (`CKF_PROTECTED_AUTHENTICATION_PATH`), where
-/// the module takes the PIN as if typed on the reader, when `pin_pad`.
-fn gost_token(profile: &str, label: &str, pin_pad: bool, dir: &Path) -> PathBuf {
-    let token = dir.join("token");
-    std::fs::create_dir_all(&token).expect("token dir");
-    let (key, cert) = profile_key(profile, &token);
-    let mut json = serde_json::json!({
-        "label": label,
-        "serial": "P11GOST0001",
-        "objects": [{ "id": "01", "label": profile, "certificate": cert, "key": key }],
-    });
-    if pin_pad {
-        json["pin_pad_entry"] = serde_json::json!(PIN);
-    }
-    std::fs::write(token.join("token.json"), json.to_string()).expect("token.json");
-    let state = serde_json::json!({ "user_pin": PIN, "so_pin": testdata::PUK });
-    std::fs::write(token.join("state.json"), state.to_string()).expect("state.json");
-    token
-}
-
-/// SoftHSM2 with the `piv` profile's ECDSA P-256 key and its certificate imported, as
-/// `softhsm2-util` and OpenSC's `pkcs11-tool` do it for a user.
-fn softhsm_with_profile_key(dir: &Path) -> SoftHsm {
-    let hsm = SoftHsm::new();
-    let (key, cert) = profile_key("piv", dir);
-    let conf = hsm.conf();
-    let run = |cmd: &mut Command| {
-        let out = cmd.env("SOFTHSM2_CONF", &conf).output().expect("tool");
-        assert!(
-            out.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(Command::new("softhsm2-util")
-        .arg("--import")
-        .arg(&key)
-        .args(["--token", softhsm::LABEL, "--label", "podpis", "--id", "01"])
-        .args(["--pin", softhsm::USER_PIN]));
-    run(Command::new("pkcs11-tool")
-        .args(["--module", softhsm::SOFTHSM, "--login", "--pin"])
-        .arg(softhsm::USER_PIN)
-        .arg("--write-object")
-        .arg(&cert)
-        .args(["--type", "cert", "--id", "01", "--label", "podpis"]));
-    hsm
-}
 
 #[test]
 fn a_softhsm_token_is_listed_with_its_place_and_a_module_that_aborts_leaves_the_app_running() {

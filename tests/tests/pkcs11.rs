@@ -4,40 +4,19 @@
 //! virtual card's GOST key (no vendor module or hardware was available here), and a module that
 //! aborts in `C_Initialize`. Signatures are checked by OpenSSL.
 
-// signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
-// rather than written twice.
-#[path = "../../signing/tests/support/pki.rs"]
-mod pki;
-#[path = "../../signing/tests/support/softhsm.rs"]
-mod softhsm;
-
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use podpis_tests::portal::Portal;
+use podpis_tests::tokens::softhsm::{self, SOFTHSM, SPY, USER_PIN};
+use podpis_tests::tokens::{built_module, gost_token, softhsm_with_profile_key};
 use podpis_tests::user::User;
 use podpis_tests::*;
 use serde_json::Value;
-use softhsm::{SoftHsm, SOFTHSM, SPY, USER_PIN};
 
 const OPENSC: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
-
-/// A module built with the tests (`pkcs11-test-module`, `pkcs11-abort-module`).
-fn built_module(name: &str) -> PathBuf {
-    let file = format!("lib{name}.so");
-    let target = target_dir();
-    [target.join(&file), target.join("deps").join(&file)]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "{file}: `cargo build -p {}` builds it",
-                name.replace('_', "-")
-            )
-        })
-}
 
 /// `podpis` with `envs` on its process (and so on its module probes), discovery off.
 fn podpis_env(args: &[&str], stdin: &str, envs: &[(&str, &Path)]) -> (i32, String, String) {
@@ -88,17 +67,6 @@ fn cms_verifies(p7s: &Path) -> (bool, String) {
     (ok, err)
 }
 
-/// A virtual card's key and qualified certificate, made by the card for `profile` and copied out
-/// (the card itself is removed): what a token's owner would have imported into it.
-fn profile_key(profile: &str, dir: &Path) -> (PathBuf, PathBuf) {
-    let card = VirtualCard::start(profile);
-    let (key, cert) = (dir.join("key.pem"), dir.join("cert.der"));
-    fs::copy(card.state.join("key-01.pem"), &key).expect("key");
-    fs::copy(card.state.join("cert-01.der"), &cert).expect("cert");
-    drop(card);
-    (key, cert)
-}
-
 struct Signed {
     code: i32,
     stdout: String,
@@ -131,46 +99,6 @@ fn sign(dir: &Path, args: &[&str], pin: &str, envs: &[(&str, &Path)]) -> Signed 
     }
 }
 
-/// SoftHSM2 with the `piv` profile's P-256 key and its qualified certificate imported.
-fn softhsm_with_profile_key(dir: &Path) -> SoftHsm {
-    let hsm = SoftHsm::new();
-    let (key, cert) = profile_key("piv", dir);
-    let conf = hsm.conf();
-    let run = |cmd: &mut Command| {
-        let out = cmd.env("SOFTHSM2_CONF", &conf).output().expect("tool");
-        assert!(
-            out.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(Command::new("softhsm2-util")
-        .args(["--import"])
-        .arg(&key)
-        .args([
-            "--token",
-            softhsm::LABEL,
-            "--label",
-            "podpis",
-            "--id",
-            "01",
-            "--pin",
-            USER_PIN,
-        ]));
-    run(Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            SOFTHSM,
-            "--login",
-            "--pin",
-            USER_PIN,
-            "--write-object",
-        ])
-        .arg(&cert)
-        .args(["--type", "cert", "--id", "01", "--label", "podpis"]));
-    hsm
-}
-
 #[test]
 fn softhsm_lists_signs_refuses_a_wrong_pin_once_and_changes_the_pin() {
     let dir = tempfile::tempdir_in(scratch()).expect("tmp");
@@ -179,7 +107,19 @@ fn softhsm_lists_signs_refuses_a_wrong_pin_once_and_changes_the_pin() {
     let envs: [(&str, &Path); 1] = [("SOFTHSM2_CONF", &conf)];
 
     // Listed with its tier, module, slot and serial, the key by its CKA_ID.
-    let (code, out, err) = podpis_env(&["certs", "--json", "--pkcs11-module", SOFTHSM], "", &envs);
+    // Named by its label: the cards in the readers are other tests'.
+    let (code, out, err) = podpis_env(
+        &[
+            "certs",
+            "--json",
+            "--pkcs11-module",
+            SOFTHSM,
+            "--reader",
+            softhsm::LABEL,
+        ],
+        "",
+        &envs,
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     let certs: Value = serde_json::from_str(&out).expect("json");
     let cert = &certs.as_array().expect("array")[0];
@@ -277,26 +217,10 @@ fn openscs_own_module_signs_with_the_virtual_piv_card() {
     assert!(trace.contains("vpcd → 0087119C"), "{trace}");
 }
 
-/// The GOST test module's token holding `profile`'s key and certificate.
-fn gost_token(profile: &str, dir: &Path) -> PathBuf {
-    let token = dir.join("token");
-    fs::create_dir_all(&token).expect("token dir");
-    let (key, cert) = profile_key(profile, &token);
-    let json = serde_json::json!({
-        "label": "GOST token",
-        "serial": "P11GOST0001",
-        "objects": [{ "id": "01", "label": profile, "certificate": cert, "key": key }],
-    });
-    fs::write(token.join("token.json"), json.to_string()).expect("token.json");
-    let state = serde_json::json!({ "user_pin": PIN, "so_pin": testdata::PUK });
-    fs::write(token.join("state.json"), state.to_string()).expect("state.json");
-    token
-}
-
 #[test]
 fn the_account_is_confirmed_through_a_gost_pkcs11_module() {
     let dir = tempfile::tempdir_in(scratch()).expect("tmp");
-    let token = gost_token("entrepreneur", dir.path());
+    let token = gost_token("entrepreneur", "GOST token", false, dir.path());
     let module = built_module("pkcs11_test_module");
     let gost = gost_conf();
     let envs: [(&str, &Path); 2] = [("PODPIS_TEST_P11_DIR", &token), ("OPENSSL_CONF", &gost)];
