@@ -1,8 +1,18 @@
 //! `podpis-bench`: the measurements of BENCHMARKS.md, on the real stack (pcscd + vpcd +
-//! podpis-vcard + podpis-portal + podpis + the desktop app under Xvfb). Prints a Markdown report.
-//! Run by `make bench`; timings vary with the machine, so they live here and not in tests.
+//! podpis-vcard + podpis-portal + podpis + the desktop app under Xvfb, SoftHSM2 and OpenSC's
+//! pkcs11-tool). Prints a Markdown report. Run by `make bench`; timings vary with the machine, so
+//! they live here and not in tests.
+
+// signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
+// with tests/tests/pkcs11.rs rather than written a third time.
+#[path = "../../../signing/tests/support/pki.rs"]
+mod pki;
+#[path = "../../../signing/tests/support/softhsm.rs"]
+mod softhsm;
 
 use std::ffi::CString;
+use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,19 +50,26 @@ fn apdus_in(trace: &str) -> usize {
 }
 
 /// The sections of the report; `podpis-bench portal app` runs only those (all by default).
-const SECTIONS: [(&str, fn()); 4] = [
+const SECTIONS: [(&str, fn()); 5] = [
     ("card", card_path),
+    ("pkcs11", pkcs11_tier),
     ("confirm", whole_confirmation),
     ("portal", portal_throughput),
     ("app", desktop_app),
 ];
 
 fn main() {
+    if let Some(runs) = std::env::var_os(IN_PROCESS_CHILD) {
+        pkcs11_in_process(&runs.to_string_lossy());
+        return;
+    }
     let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let names: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
     for name in &wanted {
         assert!(
-            SECTIONS.iter().any(|(n, _)| n == name),
-            "unknown section {name}; the sections are card, confirm, portal, app"
+            names.contains(&name.as_str()),
+            "unknown section {name}; the sections are {}",
+            names.join(", ")
         );
     }
     for (name, section) in SECTIONS {
@@ -190,6 +207,378 @@ fn card_path() {
         "- peer, OpenSC `opensc-tool -s` × the 8 read APDUs (process start, context, card detection included): {}; ratio to Podpis's read {:.1}",
         stats(opensc.clone()),
         median(opensc).as_secs_f64() / median(reads).as_secs_f64()
+    );
+}
+
+/// Set on the bench's own child process that loads SoftHSM2 in-process, to the number of
+/// signatures it makes. SoftHSM2 reads `SOFTHSM2_CONF` when it is loaded; the variable goes on
+/// that child's environment alone, since setting it in this process, which runs threads, races
+/// with their reads of the environment.
+const IN_PROCESS_CHILD: &str = "PODPIS_BENCH_PKCS11_CHILD";
+
+/// Runs of each program, interleaved: both take tens of milliseconds here, so the section stays
+/// within a few seconds.
+const PKCS11_RUNS: usize = 100;
+/// First runs of `podpis sign` (each with a fresh data directory, so the module is probed).
+const PKCS11_COLD_RUNS: usize = 10;
+
+/// The `piv` profile's P-256 key and its qualified certificate imported into a SoftHSM2 token,
+/// as tests/tests/pkcs11.rs makes it (`podpis sign` refuses a certificate with error findings,
+/// so a throwaway one would not do). Returns the token and the certificate, DER.
+fn softhsm_with_piv_key(dir: &Path) -> (softhsm::SoftHsm, Vec<u8>) {
+    let hsm = softhsm::SoftHsm::new();
+    let card = VirtualCard::start("piv");
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.der"));
+    std::fs::copy(card.state.join("key-01.pem"), &key).expect("key");
+    std::fs::copy(card.state.join("cert-01.der"), &cert).expect("cert");
+    drop(card);
+    let conf = hsm.conf();
+    let run = |cmd: &mut Command| {
+        let out = cmd.env("SOFTHSM2_CONF", &conf).output().expect("tool");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(&key)
+        .args(["--token", softhsm::LABEL, "--label", "podpis", "--id", "01"])
+        .args(["--pin", softhsm::USER_PIN]));
+    run(Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            softhsm::SOFTHSM,
+            "--login",
+            "--pin",
+            softhsm::USER_PIN,
+        ])
+        .arg("--write-object")
+        .arg(&cert)
+        .args(["--type", "cert", "--id", "01", "--label", "podpis"]));
+    let certificate = std::fs::read(&cert).expect("cert");
+    (hsm, certificate)
+}
+
+/// How a timed `podpis sign` ended.
+#[derive(PartialEq)]
+enum Ended {
+    Cleanly,
+    /// The CMS was written and the answer printed, then the process died of a signal on its
+    /// way out: SoftHSM2's exit handlers, run by the main thread in `exit()`, racing the module
+    /// thread's `C_Finalize` and `dlclose` of the module (seen in gdb; reported with the
+    /// section). Counted, not hidden.
+    DiedAtExit,
+}
+
+/// One `podpis sign` of `doc` with the token's key, timed from spawn to exit. Neither program
+/// gets the GOST engine (neither needs it for ECDSA): both run as a user starts them.
+fn podpis_sign(conf: &Path, data_dir: &Path, doc: &Path, out: &Path) -> (Duration, Ended) {
+    use std::os::unix::process::ExitStatusExt;
+    let _ = std::fs::remove_file(out);
+    let t = Instant::now();
+    let mut child = Command::new(bin("podpis"))
+        .env("SOFTHSM2_CONF", conf)
+        .env("PODPIS_DATA_DIR", data_dir)
+        .env("PODPIS_PKCS11_DISCOVERY", "0")
+        .env_remove("OPENSSL_CONF")
+        .args(["sign", "--json", "--pkcs11-module", softhsm::SOFTHSM])
+        .args(["--reader", softhsm::LABEL, "--pin-stdin", "--in"])
+        .arg(doc)
+        .arg("--out")
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("podpis");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{}\n", softhsm::USER_PIN).as_bytes())
+        .expect("pin");
+    drop(stdin);
+    let done = child.wait_with_output().expect("podpis");
+    let elapsed = t.elapsed();
+    if done.status.success() {
+        return (elapsed, Ended::Cleanly);
+    }
+    let answered = String::from_utf8_lossy(&done.stdout).contains("\"bytes\":") && out.exists();
+    assert!(
+        done.status.signal().is_some() && answered,
+        "podpis sign ({}): {}{}",
+        done.status,
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    (elapsed, Ended::DiedAtExit)
+}
+
+/// One `pkcs11-tool --sign` of `digest` with the same key, timed from spawn to exit.
+fn pkcs11_tool_sign(conf: &Path, digest: &Path, out: &Path) -> Duration {
+    let t = Instant::now();
+    let done = Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", conf)
+        .env_remove("OPENSSL_CONF")
+        .args([
+            "--module",
+            softhsm::SOFTHSM,
+            "--login",
+            "--pin",
+            softhsm::USER_PIN,
+        ])
+        .args([
+            "--sign",
+            "--mechanism",
+            "ECDSA",
+            "--id",
+            "01",
+            "--input-file",
+        ])
+        .arg(digest)
+        .arg("--output-file")
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("pkcs11-tool");
+    let elapsed = t.elapsed();
+    assert!(
+        done.status.success(),
+        "pkcs11-tool --sign: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    elapsed
+}
+
+/// pkcs11-tool's raw r ‖ s over `digest` verifies with the certificate's key (OpenSSL).
+fn ecdsa_verifies(certificate: &[u8], digest: &[u8], signature: &[u8]) -> bool {
+    let key = openssl::x509::X509::from_der(certificate)
+        .and_then(|c| c.public_key())
+        .and_then(|k| k.ec_key())
+        .expect("an EC certificate");
+    let (r, s) = signature.split_at(signature.len() / 2);
+    let signature = openssl::bn::BigNum::from_slice(r)
+        .and_then(|r| Ok((r, openssl::bn::BigNum::from_slice(s)?)))
+        .and_then(|(r, s)| openssl::ecdsa::EcdsaSig::from_private_components(r, s))
+        .expect("r ‖ s");
+    signature.verify(digest, &key).unwrap_or(false)
+}
+
+/// The first line a program prints about its version, or "?".
+fn version_of(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            // "OpenSC 0.23.0 [gcc  12.2.0]": the compiler is not the program's version.
+            let first = text.lines().next()?;
+            Some(first.split(" [").next().unwrap_or(first).trim().to_owned())
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn pkcs11_tier() {
+    println!("\n## PKCS#11 tier (SoftHSM2, ECDSA P-256: `podpis sign` against OpenSC's `pkcs11-tool --sign`)\n");
+    let dir = tempfile::tempdir_in(scratch()).expect("dir");
+    let (hsm, certificate) = softhsm_with_piv_key(dir.path());
+    let conf = hsm.conf();
+    println!(
+        "Produced by `OPENSSL_CONF=config/openssl-gost.cnf target/release/podpis-bench pkcs11` \
+         (part of `make bench`): SoftHSM2 {} (`libsofthsm2.so`, file object store), {}. One token, \
+         one key (the `piv` profile's P-256 key and qualified certificate, imported with \
+         `softhsm2-util --import` and `pkcs11-tool --write-object`), PIN {} digits. Both programs \
+         run without the GOST engine, as a user starts them; {PKCS11_RUNS} runs of each, \
+         interleaved (the order swapped every run).\n",
+        version_of("softhsm2-util", &["--version"]),
+        version_of("opensc-tool", &["--info"]),
+        softhsm::USER_PIN.len(),
+    );
+
+    let doc = dir.path().join("invoice.txt");
+    std::fs::write(&doc, "Счёт № 17 от 30.11.2026\n").expect("doc");
+    let p7s = dir.path().join("invoice.txt.p7s");
+    let digest = {
+        use sha2::Digest;
+        sha2::Sha256::digest(std::fs::read(&doc).expect("doc")).to_vec()
+    };
+    let digest_file = dir.path().join("invoice.sha256");
+    std::fs::write(&digest_file, &digest).expect("digest");
+    let raw = dir.path().join("invoice.sig");
+
+    // One run of each before timing, checked: the CMS by `openssl cms -verify -cades`, the raw
+    // signature against the certificate. Podpis's run also probes the module and remembers the
+    // verdict in its data directory, as a user's first run does.
+    let data_dir = dir.path().join("data");
+    let (mut podpis_runs, mut died_at_exit) = (0, 0);
+    let mut podpis_run = |samples: &mut Vec<Duration>, data_dir: &Path| {
+        let (elapsed, ended) = podpis_sign(&conf, data_dir, &doc, &p7s);
+        podpis_runs += 1;
+        if ended == Ended::DiedAtExit {
+            died_at_exit += 1;
+        }
+        samples.push(elapsed);
+    };
+    podpis_run(&mut Vec::new(), &data_dir);
+    let chain = chain_file();
+    let (ok, _, why) = openssl_output(&[
+        "cms",
+        "-verify",
+        "-cades",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        &p7s.to_string_lossy(),
+        "-CAfile",
+        &chain.to_string_lossy(),
+        "-out",
+        "/dev/null",
+    ]);
+    assert!(ok, "OpenSSL rejects podpis's CMS: {why}");
+    let cms_len = std::fs::metadata(&p7s).expect("p7s").len();
+    pkcs11_tool_sign(&conf, &digest_file, &raw);
+    let signature = std::fs::read(&raw).expect("signature");
+    assert!(
+        ecdsa_verifies(&certificate, &digest, &signature),
+        "OpenSSL rejects pkcs11-tool's signature"
+    );
+
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..PKCS11_RUNS {
+        if i % 2 == 0 {
+            podpis_run(&mut ours, &data_dir);
+            theirs.push(pkcs11_tool_sign(&conf, &digest_file, &raw));
+        } else {
+            theirs.push(pkcs11_tool_sign(&conf, &digest_file, &raw));
+            podpis_run(&mut ours, &data_dir);
+        }
+    }
+    let (ours_median, theirs_median) = (median(ours.clone()), median(theirs.clone()));
+    println!(
+        "- `podpis sign` end to end (process start, module verdict recalled from the data \
+         directory, module load, PC/SC readers and token listed, certificate read and its \
+         findings, C_Login, C_Sign, CAdES-BES of {cms_len} bytes written with two fsyncs): {}",
+        stats(ours)
+    );
+    println!(
+        "- OpenSC `pkcs11-tool --login --sign --mechanism ECDSA --id 01` end to end (process \
+         start, module load, C_Login, C_Sign over the document's SHA-256 digest, 64-byte r ‖ s \
+         written): {}",
+        stats(theirs)
+    );
+    println!(
+        "- **ratio podpis / pkcs11-tool (medians, same run, same token and key): {:.2}**",
+        ours_median.as_secs_f64() / theirs_median.as_secs_f64()
+    );
+
+    let mut cold = Vec::new();
+    for _ in 0..PKCS11_COLD_RUNS {
+        let fresh = tempfile::tempdir_in(scratch()).expect("data dir");
+        podpis_run(&mut cold, fresh.path());
+    }
+    println!(
+        "- `podpis sign`, first run (a fresh data directory: the module is probed in a child \
+         process before it is loaded, the certificate cache is empty): {}; {:.2}× pkcs11-tool",
+        stats(cold.clone()),
+        median(cold).as_secs_f64() / theirs_median.as_secs_f64()
+    );
+
+    println!(
+        "- `podpis sign` runs that wrote the CMS and printed their answer, then died of a signal \
+         on their way out (SoftHSM2's exit handlers racing Podpis's module thread as it \
+         finalizes and unloads the module; timed like the others): {died_at_exit} of {podpis_runs}"
+    );
+
+    // Where Podpis's time goes, in parts that have no pkcs11-tool counterpart (it has no
+    // in-process form): the tier's own calls with the module loaded once, and the durable write.
+    let child = Command::new(std::env::current_exe().expect("current exe"))
+        .env(IN_PROCESS_CHILD, PKCS11_RUNS.to_string())
+        .env("SOFTHSM2_CONF", &conf)
+        .env_remove("OPENSSL_CONF")
+        .output()
+        .expect("in-process child");
+    let measured = String::from_utf8_lossy(&child.stdout);
+    // The child drops its module at the end, so it can die on its way out as podpis does; its
+    // figures are printed by then.
+    assert!(
+        child.status.success() || (child.status.code().is_none() && measured.ends_with(")\n")),
+        "in-process child ({}): {measured}{}",
+        child.status,
+        String::from_utf8_lossy(&child.stderr)
+    );
+    print!("{measured}");
+    if !child.status.success() {
+        println!("  (this child too died of a signal on its way out, after measuring)");
+    }
+    let cms = std::fs::read(&p7s).expect("p7s");
+    let written = dir.path().join("written.p7s");
+    let mut writes = Vec::new();
+    for _ in 0..PKCS11_RUNS {
+        let t = Instant::now();
+        client::durable::write_atomically(&written, &cms).expect("write");
+        writes.push(t.elapsed());
+    }
+    println!(
+        "- in-process, the CMS written as podpis writes it (`client::durable::write_atomically`: \
+         file fsynced, renamed, directory fsynced), in the scratch directory under target/: {}",
+        stats(writes)
+    );
+    drop(hsm);
+}
+
+/// In the child of [`pkcs11_tier`]: Podpis's PKCS#11 tier alone, SoftHSM2 loaded once.
+fn pkcs11_in_process(runs: &str) {
+    use signing::pkcs11::{Module, ToSign};
+    let runs: usize = runs.parse().expect("runs");
+    let t = Instant::now();
+    let module = Module::open(softhsm::SOFTHSM).expect("open SoftHSM2");
+    let opened = t.elapsed();
+    let token = module
+        .tokens()
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.label.trim() == softhsm::LABEL)
+        .expect("the token");
+    let mut reads = Vec::new();
+    let mut contents = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        contents = Some(module.read(&token.id).expect("read"));
+        reads.push(t.elapsed());
+    }
+    let contents = contents.expect("read at least once");
+    let key = contents.keys.first().expect("a key with a certificate");
+    let mut signs = Vec::new();
+    for _ in 0..runs {
+        let pin = Pin::new(softhsm::USER_PIN.to_owned()).expect("pin");
+        let to_sign = ToSign::digest(vec![0x5A; 32]);
+        let t = Instant::now();
+        let signature = module
+            .sign(
+                &token.id,
+                &key.id,
+                key.algorithm,
+                to_sign,
+                Some(pin),
+                LastTry::NotConfirmed,
+            )
+            .expect("sign");
+        signs.push(t.elapsed());
+        assert_eq!(signature.len(), 64, "r ‖ s of P-256");
+    }
+    println!(
+        "- in-process, Podpis's tier alone (`signing::pkcs11::Module`, SoftHSM2 loaded once in a \
+         child of the bench; these have no pkcs11-tool counterpart, which has no in-process form, \
+         and are not set against it): load + C_Initialize once {:.2} ms; read the token \
+         (certificates and keys by CKA_ID) {}; login + sign + logout {}",
+        opened.as_secs_f64() * 1000.0,
+        stats(reads),
+        stats(signs)
     );
 }
 
