@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -31,7 +31,10 @@ pub struct Module {
 
 struct Inner {
     path: PathBuf,
-    jobs: mpsc::Sender<Job>,
+    /// `None` only while dropping: closing the queue ends the module's thread.
+    jobs: Option<mpsc::Sender<Job>>,
+    /// Told when the thread has finalised the module and unloaded it.
+    finished: Mutex<Option<mpsc::Receiver<()>>>,
     deadline: Duration,
     pin_pad_deadline: Duration,
     /// Set when a call passed its deadline: the thread may be stuck inside the module.
@@ -73,6 +76,7 @@ impl Module {
         }
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), TokenError>>(1);
+        let (finished_tx, finished) = mpsc::sync_channel::<()>(1);
         let thread_path = path.clone();
         std::thread::Builder::new()
             .name("podpis-pkcs11".into())
@@ -92,8 +96,10 @@ impl Module {
                 while let Ok(job) = queue.recv() {
                     job(&ctx);
                 }
-                // Every handle is gone: let the module release the token and its threads.
+                // Every handle is gone: let the module release the token and its threads, and
+                // unload it; then say so (the last handle waits for this, see `Inner`'s drop).
                 let _ = ctx.finalize();
+                let _ = finished_tx.send(());
             })
             .map_err(|e| Pkcs11Error::Call {
                 function: "thread".into(),
@@ -103,7 +109,8 @@ impl Module {
             Ok(Ok(())) => Ok(Self {
                 inner: Arc::new(Inner {
                     path,
-                    jobs,
+                    jobs: Some(jobs),
+                    finished: Mutex::new(Some(finished)),
                     deadline,
                     pin_pad_deadline,
                     unusable: AtomicBool::new(false),
@@ -263,7 +270,8 @@ impl Module {
         });
         // The thread is gone only if the module panicked it (a crash would have taken the
         // whole process): the module is no longer usable either way.
-        self.inner.jobs.send(job).map_err(|_| unusable())?;
+        let jobs = self.inner.jobs.as_ref().ok_or_else(unusable)?;
+        jobs.send(job).map_err(|_| unusable())?;
         match rx.recv_timeout(deadline) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -274,6 +282,24 @@ impl Module {
                 self.inner.unusable.store(true, Ordering::SeqCst);
                 Err(unusable())
             }
+        }
+    }
+}
+
+/// The last handle of a module waits (at most a deadline) for its thread to finalise and unload
+/// it. Without the wait, a program that returns from `main` right after its last signature runs
+/// its exit handlers (the module's own among them) while that thread is still inside
+/// `C_Finalize` and `dlclose`: measured with SoftHSM2, 1 to 2 % of `podpis sign` runs then died
+/// of heap corruption after writing a good signature.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if self.unusable.load(Ordering::SeqCst) {
+            // Its thread may be stuck inside the module: nothing to wait for.
+            return;
+        }
+        if let Some(finished) = self.finished.get_mut().ok().and_then(Option::take) {
+            let _ = finished.recv_timeout(self.deadline);
         }
     }
 }
