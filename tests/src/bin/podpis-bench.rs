@@ -5,10 +5,6 @@
 
 // signing's SoftHSM helpers (a token made with softhsm2-util and OpenSC's pkcs11-tool), shared
 // with tests/tests/pkcs11.rs rather than written a third time.
-#[path = "../../../signing/tests/support/pki.rs"]
-mod pki;
-#[path = "../../../signing/tests/support/softhsm.rs"]
-mod softhsm;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -18,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use podpis_tests::desktop::App;
 use podpis_tests::portal::{Portal, Signer};
+use podpis_tests::tokens::softhsm;
 use podpis_tests::*;
 use signing::token::Reader;
 use signing::{KeyAlgorithm, LastTry, Pin};
@@ -226,38 +223,8 @@ const PKCS11_COLD_RUNS: usize = 10;
 /// as tests/tests/pkcs11.rs makes it (`podpis sign` refuses a certificate with error findings,
 /// so a throwaway one would not do). Returns the token and the certificate, DER.
 fn softhsm_with_piv_key(dir: &Path) -> (softhsm::SoftHsm, Vec<u8>) {
-    let hsm = softhsm::SoftHsm::new();
-    let card = VirtualCard::start("piv");
-    let (key, cert) = (dir.join("key.pem"), dir.join("cert.der"));
-    std::fs::copy(card.state.join("key-01.pem"), &key).expect("key");
-    std::fs::copy(card.state.join("cert-01.der"), &cert).expect("cert");
-    drop(card);
-    let conf = hsm.conf();
-    let run = |cmd: &mut Command| {
-        let out = cmd.env("SOFTHSM2_CONF", &conf).output().expect("tool");
-        assert!(
-            out.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(Command::new("softhsm2-util")
-        .arg("--import")
-        .arg(&key)
-        .args(["--token", softhsm::LABEL, "--label", "podpis", "--id", "01"])
-        .args(["--pin", softhsm::USER_PIN]));
-    run(Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            softhsm::SOFTHSM,
-            "--login",
-            "--pin",
-            softhsm::USER_PIN,
-        ])
-        .arg("--write-object")
-        .arg(&cert)
-        .args(["--type", "cert", "--id", "01", "--label", "podpis"]));
-    let certificate = std::fs::read(&cert).expect("cert");
+    let hsm = podpis_tests::tokens::softhsm_with_profile_key(dir);
+    let certificate = std::fs::read(dir.join("cert.der")).expect("cert");
     (hsm, certificate)
 }
 
