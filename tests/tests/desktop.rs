@@ -394,27 +394,39 @@ fn choosing_a_trusted_root_opens_a_native_dialog_the_page_cannot_answer() {
 const NEW_PIN: &str = "87654321";
 
 /// On the PIN screen: chooses the card in `reader` and the `action` ("change" or "unblock") and
-/// continues; returns when the form for them, with the tries left, or an error is shown.
+/// continues; returns when the form for them, with the tries left, is shown. (Only the form: an
+/// error still on the screen from the step before must not pass for an answer.)
 fn pin_choose(app: &App, reader: &str, action: &str) {
     let form =
         format!("#pin-form .card[data-reader='{reader}'][data-action='{action}'] #pin-tries");
     // Other tests' cards come and go in the other reader and redraw the choice: a click that
     // lands on an element just replaced is repeated.
     for _ in 0..3 {
-        app.click(&format!("#pin-reader option[value='{reader}']"));
-        app.click(&format!("#pin-action-{action}"));
-        app.click("#pin-continue");
-        if app
-            .wait_for(
-                &format!("{form}, #error:not([hidden])"),
-                Duration::from_secs(5),
-            )
-            .is_some()
-        {
+        pin_continue(app, reader, action);
+        if app.wait_for(&form, Duration::from_secs(5)).is_some() {
             return;
         }
     }
     app.find(&form);
+}
+
+/// As [`pin_choose`], for a choice the card refuses: returns when its error, with `code`, is
+/// shown.
+fn pin_choose_refused(app: &App, reader: &str, action: &str, code: &str) {
+    let refused = format!("#error[data-code='{code}']:not([hidden])");
+    for _ in 0..3 {
+        pin_continue(app, reader, action);
+        if app.wait_for(&refused, Duration::from_secs(5)).is_some() {
+            return;
+        }
+    }
+    app.find(&refused);
+}
+
+fn pin_continue(app: &App, reader: &str, action: &str) {
+    app.click(&format!("#pin-reader option[value='{reader}']"));
+    app.click(&format!("#pin-action-{action}"));
+    app.click("#pin-continue");
 }
 
 /// Types the three codes of the PIN form and presses its button.
@@ -549,7 +561,7 @@ fn a_blocked_pin_is_unblocked_with_the_puk_and_then_confirms_the_account() {
     app.screenshot("en-11-pin-unblock");
 
     // A change is refused while the PIN is blocked, in the card layer's words.
-    pin_choose(&app, reader, "change");
+    pin_choose_refused(&app, reader, "change", "pin-blocked");
     app.wait_text("#error", "The PIN is blocked", WAIT);
     assert_eq!(
         app.attribute("#error", "data-code").as_deref(),
