@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use const_oid::ObjectIdentifier as Oid;
-use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
-use der::{Decode, Encode, Tag, Tagged};
+use der::asn1::Utf8StringRef;
+use der::{Decode, Encode};
 use serde_json::{json, Value};
 use x509_cert::name::Name;
 use x509_cert::time::Time;
@@ -171,7 +171,7 @@ pub fn dn(name: &Name) -> String {
     for rdn in name.0.iter() {
         for atv in rdn.0.iter() {
             let key = attribute_name(&atv.oid).map_or_else(|| atv.oid.to_string(), str::to_owned);
-            let value = match decode_string(&atv.value) {
+            let value = match signing::certificate::decode_string(&atv.value) {
                 Some(text) => text.replace(['\n', '\r'], " ").replace(',', "\\,"),
                 None => format!("#{}", hex::encode(atv.value.to_der().unwrap_or_default())),
             };
@@ -179,40 +179,6 @@ pub fn dn(name: &Name) -> String {
         }
     }
     parts.join("\n")
-}
-
-/// The text of a DirectoryString (and the other string types certificates use for names).
-fn decode_string(value: &der::Any) -> Option<String> {
-    let bytes = value.value();
-    match value.tag() {
-        Tag::Utf8String => Utf8StringRef::new(bytes)
-            .ok()
-            .map(|s| s.as_str().to_owned()),
-        Tag::PrintableString => PrintableStringRef::new(bytes)
-            .ok()
-            .map(|s| s.as_str().to_owned()),
-        Tag::NumericString => std::str::from_utf8(bytes)
-            .ok()
-            .filter(|s| s.bytes().all(|b| b.is_ascii_digit() || b == b' '))
-            .map(str::to_owned),
-        Tag::Ia5String => Ia5StringRef::new(&bytes)
-            .ok()
-            .map(|s| s.as_str().to_owned()),
-        Tag::TeletexString => TeletexStringRef::new(&bytes)
-            .ok()
-            .map(|s| s.as_str().to_owned()),
-        Tag::BmpString => {
-            if !bytes.len().is_multiple_of(2) {
-                return None;
-            }
-            let units: Vec<u16> = bytes
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16(&units).ok()
-        }
-        _ => None,
-    }
 }
 
 /// A certificate time in the form of JavaScript's `toUTCString()`.

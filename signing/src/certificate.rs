@@ -333,7 +333,9 @@ fn attribute(
     Ok(None)
 }
 
-fn decode_string(value: &der::Any) -> Option<String> {
+/// The text of a DirectoryString (and the other string types certificates use for names), or
+/// `None` for a type or content no name should have.
+pub fn decode_string(value: &der::Any) -> Option<String> {
     let bytes = value.value();
     match value.tag() {
         Tag::Utf8String => Utf8StringRef::new(bytes)
