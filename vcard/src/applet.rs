@@ -116,17 +116,22 @@ pub fn verify_pin(
         PinOutcome::Blocked => status(sw::BLOCKED),
         PinOutcome::BadLength => status(sw::WRONG_LENGTH),
         PinOutcome::Verified | PinOutcome::Wrong { .. } => {
-            if state.save().is_err() {
-                return status(sw::NO_PRECISE_DIAGNOSIS);
-            }
-            match outcome {
-                PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
-                _ => {
-                    *verified = true;
-                    status(sw::OK)
-                }
-            }
+            let answer = stored_answer(state, &outcome);
+            *verified = answer == status(sw::OK);
+            answer
         }
+    }
+}
+
+/// The answer to a compared code, once the counter (and a new PIN) is stored: a counter that
+/// cannot be stored is not trusted, and the card refuses with `6F00`.
+fn stored_answer(state: &CardState, outcome: &PinOutcome) -> Vec<u8> {
+    if state.save().is_err() {
+        return status(sw::NO_PRECISE_DIAGNOSIS);
+    }
+    match outcome {
+        PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(*tries_left)),
+        _ => status(sw::OK),
     }
 }
 
@@ -181,13 +186,7 @@ pub fn change_pin(
         PinOutcome::Verified => persisted.pin = new,
         PinOutcome::Wrong { .. } => {}
     }
-    if state.save().is_err() {
-        return status(sw::NO_PRECISE_DIAGNOSIS);
-    }
-    match outcome {
-        PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
-        _ => status(sw::OK),
-    }
+    stored_answer(state, &outcome)
 }
 
 /// RESET RETRY COUNTER: the PUK, with its own counter, sets a new PIN and restores the PIN's
@@ -220,13 +219,7 @@ pub fn unblock_pin(
         }
         PinOutcome::Wrong { .. } => {}
     }
-    if state.save().is_err() {
-        return status(sw::NO_PRECISE_DIAGNOSIS);
-    }
-    match outcome {
-        PinOutcome::Wrong { tries_left } => status(0x63C0 | u16::from(tries_left)),
-        _ => status(sw::OK),
-    }
+    stored_answer(state, &outcome)
 }
 
 /// The PIN rules of docs/cards.md: a blocked PIN is not compared, a length out of range does not
