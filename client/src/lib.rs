@@ -6,8 +6,10 @@
 //! - [`session`]: the access token in the OS keyring, never in a file;
 //! - [`outbox`]: each signed request on disk before it is sent, until the portal has answered;
 //! - [`flow`]: the steps of a confirmation, reported as events;
-//! - [`messages`]: the one table of words (Russian and English) for every error and finding.
+//! - [`messages`]: the one table of words (Russian and English) for every error and finding;
+//! - [`bridge`]: the local channel through which `podpis-host` asks the person in the app.
 
+pub mod bridge;
 pub mod certificates;
 pub mod diagnose;
 pub mod durable;

@@ -412,6 +412,11 @@ pub enum Phrase<'a> {
         bytes: usize,
     },
     Field(Field),
+    /// `podpis-host` could not ask the person in Podpis's window (`why`: the channel's technical
+    /// reason), so the page's call is refused.
+    HostNoConsent {
+        why: &'a str,
+    },
 }
 
 /// Words for a [`Phrase`].
@@ -550,6 +555,10 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
             format!("Signed {input} → {output} ({bytes} bytes)"),
         ),
         Phrase::Field(field) => field_words(field, l).to_owned(),
+        Phrase::HostNoConsent { why } => l.pick(
+            format!("Не удалось спросить разрешения в окне Подписи ({why}): запрос страницы отклонён."),
+            format!("Podpis's window could not ask for permission ({why}): the page's request is refused."),
+        ),
     }
 }
 
@@ -696,6 +705,7 @@ mod tests {
                 output: "b",
                 bytes: 1,
             },
+            Phrase::HostNoConsent { why: "w" },
         ];
         phrases.extend(Field::ALL.iter().map(|f| Phrase::Field(*f)));
         for p in phrases {

@@ -3,7 +3,9 @@
 //! `client::tokens::Pkcs11Tier` loaded as `podpis` loads it), behind a trait so that tests list
 //! software keys instead.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use client::certificates::CertificateCache;
@@ -21,13 +23,41 @@ pub trait Keys {
 
 /// The real tokens: cards over PC/SC through the APDU drivers, and PKCS#11 modules.
 pub struct TokenKeys {
-    data_dir: PathBuf,
     deadline: Duration,
     certificates: CertificateCache,
-    /// Loaded on the first call that needs a key, not at start: the browser starts a host for
-    /// every page that has the content script, most of which never ask for a key, and loading
-    /// probes every module in a child process.
-    tier: Option<Pkcs11Tier>,
+    tier: LazyTier,
+}
+
+/// The host's PKCS#11 tier, loaded on the first call that needs a key, not at start: the browser
+/// starts a host for every page that has the content script, most of which never ask for a key,
+/// and loading probes every module in a child process. Shared (cloned) by the keys and the
+/// consent, whose signer signs through the same modules.
+#[derive(Clone)]
+pub struct LazyTier {
+    cell: Rc<OnceCell<Pkcs11Tier>>,
+    data_dir: PathBuf,
+    deadline: Duration,
+}
+
+impl LazyTier {
+    pub fn new(data_dir: PathBuf, deadline: Duration) -> Self {
+        Self {
+            cell: Rc::new(OnceCell::new()),
+            data_dir,
+            deadline,
+        }
+    }
+
+    /// The tier, loaded now if it was not yet.
+    pub fn get(&self) -> &Pkcs11Tier {
+        self.cell.get_or_init(|| {
+            Pkcs11Tier::load(
+                &Pkcs11Settings::from_env(Vec::new()),
+                &self.data_dir,
+                self.deadline,
+            )
+        })
+    }
 }
 
 impl TokenKeys {
@@ -37,23 +67,20 @@ impl TokenKeys {
     pub fn new(data_dir: PathBuf, deadline: Duration) -> Self {
         Self {
             certificates: CertificateCache::in_data_dir(&data_dir),
-            data_dir,
+            tier: LazyTier::new(data_dir, deadline),
             deadline,
-            tier: None,
         }
     }
 
-    fn tier(&mut self) -> &Pkcs11Tier {
-        let (data_dir, deadline) = (&self.data_dir, self.deadline);
-        self.tier.get_or_insert_with(|| {
-            Pkcs11Tier::load(&Pkcs11Settings::from_env(Vec::new()), data_dir, deadline)
-        })
+    /// The PKCS#11 tier these keys are listed through, for the signer of a key of it.
+    pub fn tier(&self) -> LazyTier {
+        self.tier.clone()
     }
 }
 
 impl Keys for TokenKeys {
     fn list(&mut self) -> Result<Vec<FoundKey>, IfcError> {
-        let tier = self.tier().clone();
+        let tier = self.tier.get().clone();
         // A certificate named (the empty prefix, which every certificate has) makes
         // candidate_keys list every card and token rather than ask for the only one.
         let every = CardChoice {

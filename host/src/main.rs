@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use host::consent::WithoutWindow;
+use host::consent::InApp;
 use host::keys::TokenKeys;
 use host::{Ended, Host};
 
@@ -15,8 +15,11 @@ fn main() -> ExitCode {
     // The browser passes the caller (the extension's origin, or the Firefox manifest and add-on
     // id) as arguments; checking them against Podpis's own extension comes with the extension.
     let data_dir = client::default_data_dir();
-    let keys = TokenKeys::new(data_dir.clone(), signing::token::Reader::DEFAULT_DEADLINE);
-    let mut host = Host::new(keys, WithoutWindow { data_dir });
+    let deadline = signing::token::Reader::DEFAULT_DEADLINE;
+    let keys = TokenKeys::new(data_dir.clone(), deadline);
+    // Every listing to a new origin and every signature is asked in Podpis's window.
+    let consent = InApp::new(data_dir, keys.tier(), deadline);
+    let mut host = Host::new(keys, consent);
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     match host::serve(&mut host, &mut stdin.lock(), &mut stdout.lock()) {

@@ -101,7 +101,7 @@ pub struct SignRequest {
 /// What the consent window shows as "what will be signed".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shown {
-    /// The data is text a person can read.
+    /// The data is text a person can read, of at most `client::bridge::MAX_SHOWN_TEXT` bytes.
     Text(String),
     /// The data is not text: its size and its digest with the key's hash, in hex.
     Bytes { length: usize, digest: String },
@@ -180,7 +180,10 @@ impl SignRequest {
         match &self.input {
             Input::Hash(hash) => Shown::Digest(hex::encode(hash)),
             Input::Data(data) => match std::str::from_utf8(data) {
-                Ok(text) if is_readable(text) => Shown::Text(text.to_owned()),
+                // Longer text than the window shows whole is shown as data.
+                Ok(text) if is_readable(text) && text.len() <= client::bridge::MAX_SHOWN_TEXT => {
+                    Shown::Text(text.to_owned())
+                }
                 _ => Shown::Bytes {
                     length: data.len(),
                     digest: hex::encode(algorithm.digest(data)),

@@ -828,7 +828,7 @@ fn without_the_window_every_signature_is_refused() {
     let w = world();
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(
-        crate::consent::AllowedOrigins::file(dir.path()),
+        client::bridge::AllowedOrigins::file(dir.path()),
         format!(r#"{{"origins":["{PORTAL}"]}}"#),
     )
     .expect("origins");

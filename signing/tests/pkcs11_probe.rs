@@ -255,3 +255,27 @@ fn softhsm_is_probed_with_its_token_and_mechanisms() {
     assert!(!slot.mechanisms.iter().any(|m| m.contains("GOST")));
     assert!(report.is_usable() && report.error().is_none());
 }
+
+/// In a probe child (`PODPIS_PKCS11_PROBE` set) that is not serving, a probe it starts is
+/// refused instead of starting another child: a test binary re-run without `serve_probe` runs
+/// every test, whose probes would otherwise re-run it again, without end (seen: hundreds of
+/// test processes).
+#[test]
+fn probe_child_starts_no_probe() {
+    if std::env::var_os(probe::PROBE_VARIABLE).is_some() {
+        let report = prober().run(Path::new("/bin/sh"));
+        match report.outcome {
+            ProbeOutcome::CannotStart { reason } => println!("refused: {reason}"),
+            other => panic!("a probe child started a probe: {other:?}"),
+        }
+        return;
+    }
+    let out = Command::new(std::env::current_exe().expect("current exe"))
+        .args(["--exact", "probe_child_starts_no_probe", "--nocapture"])
+        .env(probe::PROBE_VARIABLE, "/bin/sh")
+        .output()
+        .expect("the test binary as a probe child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}");
+    assert!(stdout.contains("refused: "), "child output: {stdout}");
+}

@@ -212,6 +212,14 @@ impl Probe {
         if !module.is_file() {
             return report(ProbeOutcome::Missing);
         }
+        // A child that probes again is a program that does not serve (a test binary whose
+        // harness ran every test instead): each of its probes would start another child, and
+        // so on, a fork bomb. One level only: a probe child never starts a probe.
+        if std::env::var_os(PROBE_VARIABLE).is_some() {
+            return report(ProbeOutcome::CannotStart {
+                reason: format!("{PROBE_VARIABLE} is set: this process is a probe child itself"),
+            });
+        }
         let child = Command::new(&self.program)
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
