@@ -117,82 +117,17 @@ pub fn decide(request: &Signed, facts: &Facts<'_>) -> Result<Decision, ApiError>
         return Err(mismatch("person (it must be the certificate's)"));
     }
 
-    // 10-15: the nonce: issued to this account, unused, unexpired, for this purpose and origin,
-    // and signed within its life.
-    let challenge = facts
-        .challenge
-        .filter(|c| c.account == account.id)
-        .ok_or_else(|| {
-            ApiError::new(
-                codes::NONCE_UNKNOWN,
-                "The portal did not issue this challenge to this account.",
-            )
-        })?;
-    if challenge.used_at.is_some() {
-        return Err(nonce_used());
-    }
-    if challenge.expires_at < facts.now {
-        return Err(ApiError::new(
-            codes::NONCE_EXPIRED,
-            "The challenge has expired; ask for a new one and sign again.",
-        ));
-    }
-    if challenge.purpose != document.purpose.as_str() {
-        return Err(ApiError::new(
-            codes::PURPOSE_MISMATCH,
-            "The challenge was issued for another purpose.",
-        ));
-    }
-    if document.origin != facts.origin || challenge.origin != facts.origin {
-        return Err(ApiError::new(
-            codes::ORIGIN_MISMATCH,
-            format!(
-                "The document was made for another portal, not {}.",
-                facts.origin
-            ),
-        ));
-    }
-    if request.signing_time < challenge.created_at - SKEW || request.signing_time > facts.now + SKEW
-    {
-        return Err(ApiError::new(
-            codes::MALFORMED,
-            "The signing time does not fall within the challenge's life.",
-        ));
-    }
-
-    // 16-20: the account and the person.
-    if account.level == protocol::Level::Simplified {
-        return Err(ApiError::new(
-            codes::ACCOUNT_NOT_STANDARD,
-            "Confirm the passport and SNILS first: the account must be standard.",
-        ));
-    }
-    if document.purpose == Purpose::ConfirmIdentity && account.level == protocol::Level::Confirmed {
-        return Err(ApiError::new(
-            codes::ALREADY_CONFIRMED,
-            "The account is already confirmed.",
-        ));
-    }
-    let Some(snils) = &certificate.snils else {
-        return Err(ApiError::new(
-            codes::SNILS_MISSING,
-            "The certificate carries no SNILS of a person; the portal cannot tell whose it is.",
-        ));
-    };
-    if account.snils.as_deref() != Some(snils.as_str()) {
-        return Err(ApiError::new(
-            codes::SNILS_MISMATCH,
-            "The certificate's SNILS is not the account's: it belongs to another person.",
-        ));
-    }
-    if !same_name(&person.surname, &account.surname)
-        || !same_name(&person.given_names, &account.given_names)
-    {
-        return Err(ApiError::new(
-            codes::NAME_MISMATCH,
-            "The names in the certificate differ from the account's.",
-        ));
-    }
+    let challenge = issued_challenge(facts)?;
+    challenge_and_person(
+        &Claim {
+            purpose: document.purpose,
+            origin: &document.origin,
+            signing_time: request.signing_time,
+            certificate,
+        },
+        challenge,
+        facts,
+    )?;
 
     // 21-22: what the purpose does.
     match document.purpose {
@@ -220,6 +155,191 @@ pub fn decide(request: &Signed, facts: &Facts<'_>) -> Result<Decision, ApiError>
             Ok(Decision::RegisterOrganisation(organisation))
         }
     }
+}
+
+/// What the checks of the nonce and the person (steps 10 to 20) read from a request, whichever
+/// form it came in (a request document, or the browser page's challenge text).
+struct Claim<'a> {
+    purpose: Purpose,
+    origin: &'a str,
+    /// The signingTime attribute, seconds since the Unix epoch.
+    signing_time: i64,
+    certificate: &'a CertificateInfo,
+}
+
+/// Step 10: the challenge the request names was issued to this account.
+fn issued_challenge<'a>(facts: &Facts<'a>) -> Result<&'a ChallengeRow, ApiError> {
+    facts
+        .challenge
+        .filter(|c| c.account == facts.account.id)
+        .ok_or_else(|| {
+            ApiError::new(
+                codes::NONCE_UNKNOWN,
+                "The portal did not issue this challenge to this account.",
+            )
+        })
+}
+
+/// Steps 11 to 20, in order: the challenge unused, unexpired, for this purpose and portal, and
+/// signed within its life; the account standard and not confirmed yet (for confirm-identity); the
+/// certificate's SNILS and names the account's.
+fn challenge_and_person(
+    claim: &Claim<'_>,
+    challenge: &ChallengeRow,
+    facts: &Facts<'_>,
+) -> Result<(), ApiError> {
+    let account = facts.account;
+    let certificate = claim.certificate;
+    let person = Person::from_certificate(certificate);
+    // 11-15: the nonce: unused, unexpired, for this purpose and origin,
+    // and signed within its life.
+    if challenge.used_at.is_some() {
+        return Err(nonce_used());
+    }
+    if challenge.expires_at < facts.now {
+        return Err(ApiError::new(
+            codes::NONCE_EXPIRED,
+            "The challenge has expired; ask for a new one and sign again.",
+        ));
+    }
+    if challenge.purpose != claim.purpose.as_str() {
+        return Err(ApiError::new(
+            codes::PURPOSE_MISMATCH,
+            "The challenge was issued for another purpose.",
+        ));
+    }
+    if claim.origin != facts.origin || challenge.origin != facts.origin {
+        return Err(ApiError::new(
+            codes::ORIGIN_MISMATCH,
+            format!(
+                "The document was made for another portal, not {}.",
+                facts.origin
+            ),
+        ));
+    }
+    if claim.signing_time < challenge.created_at - SKEW || claim.signing_time > facts.now + SKEW {
+        return Err(ApiError::new(
+            codes::MALFORMED,
+            "The signing time does not fall within the challenge's life.",
+        ));
+    }
+
+    // 16-20: the account and the person.
+    if account.level == protocol::Level::Simplified {
+        return Err(ApiError::new(
+            codes::ACCOUNT_NOT_STANDARD,
+            "Confirm the passport and SNILS first: the account must be standard.",
+        ));
+    }
+    if claim.purpose == Purpose::ConfirmIdentity && account.level == protocol::Level::Confirmed {
+        return Err(ApiError::new(
+            codes::ALREADY_CONFIRMED,
+            "The account is already confirmed.",
+        ));
+    }
+    let Some(snils) = &certificate.snils else {
+        return Err(ApiError::new(
+            codes::SNILS_MISSING,
+            "The certificate carries no SNILS of a person; the portal cannot tell whose it is.",
+        ));
+    };
+    if account.snils.as_deref() != Some(snils.as_str()) {
+        return Err(ApiError::new(
+            codes::SNILS_MISMATCH,
+            "The certificate's SNILS is not the account's: it belongs to another person.",
+        ));
+    }
+    if !same_name(&person.surname, &account.surname)
+        || !same_name(&person.given_names, &account.given_names)
+    {
+        return Err(ApiError::new(
+            codes::NAME_MISMATCH,
+            "The names in the certificate differ from the account's.",
+        ));
+    }
+
+    Ok(())
+}
+
+// The browser page's variant (docs/protocol.md, "The sandbox browser page").
+
+/// What the browser page has the plugin sign: the challenge as text, which names everything the
+/// API's request document binds that the page can know before signing (the portal, the account,
+/// the purpose, the nonce). ASCII only, so that the plugin's DATA input (a JS string) has one byte
+/// reading whatever encoding it takes (ifc-protocol.md 2.3 leaves it open).
+pub fn challenge_text(challenge: &ChallengeRow) -> String {
+    format!(
+        "{BROWSER_CHALLENGE_FORMAT} origin={} account={} purpose={} nonce={}",
+        challenge.origin, challenge.account, challenge.purpose, challenge.nonce
+    )
+}
+
+/// The first word of every challenge text.
+pub const BROWSER_CHALLENGE_FORMAT: &str = "podpis-browser-challenge/1";
+
+/// A verified signature from the browser page: its content is meant to be a challenge text.
+#[derive(Debug, Clone)]
+pub struct BrowserSigned {
+    pub content: Vec<u8>,
+    pub certificate: CertificateInfo,
+    /// Seconds since the Unix epoch, from the signed attributes.
+    pub signing_time: i64,
+}
+
+impl From<Verified> for BrowserSigned {
+    fn from(verified: Verified) -> Self {
+        Self {
+            content: verified.content,
+            certificate: verified.certificate,
+            signing_time: verified.signing_time,
+        }
+    }
+}
+
+fn not_a_challenge() -> ApiError {
+    ApiError::new(
+        codes::MALFORMED,
+        "The signed content is not a challenge the portal issued: sign the challenge text exactly.",
+    )
+}
+
+/// The nonce a signed challenge text names (its last field), to look the challenge up by. The
+/// whole text is compared with the issued one by [`decide_browser`].
+pub fn challenge_nonce(content: &[u8]) -> Result<&str, ApiError> {
+    let text = std::str::from_utf8(content).map_err(|_| not_a_challenge())?;
+    if !text.starts_with(BROWSER_CHALLENGE_FORMAT) {
+        return Err(not_a_challenge());
+    }
+    text.rsplit_once(" nonce=")
+        .map(|(_, nonce)| nonce)
+        .filter(|nonce| !nonce.is_empty())
+        .ok_or_else(not_a_challenge)
+}
+
+/// The browser page's confirmation, in the order of the API's checks with step 9 replaced: the
+/// challenge named must have been issued to this account (10), and the signed content must be its
+/// text byte for byte (9b: it binds the portal, the account, the purpose and the nonce as the
+/// request document does). The page cannot know the signing time or the certificate before the
+/// plugin signs, so nothing restates them: the signing time is the signingTime attribute alone,
+/// which must fall within the challenge's life (15), and the certificate is the one OpenSSL
+/// verified with. Steps 11 to 20 are the API's. Only confirm-identity: the page registers no
+/// organisations.
+pub fn decide_browser(request: &BrowserSigned, facts: &Facts<'_>) -> Result<Decision, ApiError> {
+    let challenge = issued_challenge(facts)?;
+    if request.content != challenge_text(challenge).as_bytes() {
+        return Err(not_a_challenge());
+    }
+    challenge_and_person(
+        &Claim {
+            purpose: Purpose::ConfirmIdentity,
+            origin: &challenge.origin,
+            signing_time: request.signing_time,
+            certificate: &request.certificate,
+        },
+        challenge,
+        facts,
+    )?;
+    Ok(Decision::ConfirmIdentity)
 }
 
 #[cfg(test)]
@@ -678,5 +798,142 @@ mod tests {
         request.document.account = "acc-2".into();
         let e = refusal(decide_with(&request, &simplified, None, false));
         assert_eq!(e.code, codes::MALFORMED);
+    }
+
+    fn browser_signed(challenge: &ChallengeRow) -> BrowserSigned {
+        BrowserSigned {
+            content: challenge_text(challenge).into_bytes(),
+            certificate: certificate(),
+            signing_time: NOW - 30,
+        }
+    }
+
+    fn decide_browser_with(
+        request: &BrowserSigned,
+        account: &AccountRow,
+        challenge: Option<&ChallengeRow>,
+    ) -> Result<Decision, ApiError> {
+        decide_browser(
+            request,
+            &Facts {
+                account,
+                challenge,
+                organisation_registered: false,
+                origin: ORIGIN,
+                now: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn the_browser_challenge_text_names_portal_account_purpose_and_nonce() {
+        let challenge = challenge(Purpose::ConfirmIdentity);
+        let text = challenge_text(&challenge);
+        assert_eq!(
+            text,
+            "podpis-browser-challenge/1 origin=http://127.0.0.1:8780 account=acc-1 \
+             purpose=confirm-identity nonce=nonce-1"
+        );
+        assert!(text.is_ascii());
+        assert_eq!(challenge_nonce(text.as_bytes()), Ok("nonce-1"));
+        for content in [
+            &b"nonce=nonce-1"[..],
+            b"podpis-browser-challenge/1 origin=x",
+            b"podpis-browser-challenge/1 nonce=",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(
+                challenge_nonce(content).map_err(|e| e.code),
+                Err(codes::MALFORMED)
+            );
+        }
+    }
+
+    #[test]
+    fn a_browser_signature_of_the_issued_text_confirms_the_identity() {
+        let challenge = challenge(Purpose::ConfirmIdentity);
+        let request = browser_signed(&challenge);
+        assert_eq!(
+            decide_browser_with(&request, &account(), Some(&challenge)),
+            Ok(Decision::ConfirmIdentity)
+        );
+    }
+
+    #[test]
+    fn a_browser_signature_of_other_content_is_malformed() {
+        let challenge = challenge(Purpose::ConfirmIdentity);
+        let text = challenge_text(&challenge);
+        for content in [
+            format!("{text} "),
+            text.replace("acc-1", "acc-2"),
+            text.replace(ORIGIN, "http://127.0.0.1:1"),
+            text.to_uppercase(),
+        ] {
+            let request = BrowserSigned {
+                content: content.into_bytes(),
+                ..browser_signed(&challenge)
+            };
+            let e = refusal(decide_browser_with(&request, &account(), Some(&challenge)));
+            assert_eq!(e.code, codes::MALFORMED, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_browser_signature_runs_the_apis_nonce_and_person_checks() {
+        let issued = challenge(Purpose::ConfirmIdentity);
+        let request = browser_signed(&issued);
+        // Not issued to this account.
+        let e = refusal(decide_browser_with(&request, &account(), None));
+        assert_eq!(e.code, codes::NONCE_UNKNOWN);
+        let someone_elses = ChallengeRow {
+            account: "acc-2".into(),
+            ..issued.clone()
+        };
+        let e = refusal(decide_browser_with(
+            &browser_signed(&someone_elses),
+            &account(),
+            Some(&someone_elses),
+        ));
+        assert_eq!(e.code, codes::NONCE_UNKNOWN);
+        // Used, expired, for registration.
+        let used = ChallengeRow {
+            used_at: Some(NOW - 1),
+            ..issued.clone()
+        };
+        let e = refusal(decide_browser_with(&request, &account(), Some(&used)));
+        assert_eq!(e.code, codes::NONCE_USED);
+        let expired = ChallengeRow {
+            expires_at: NOW - 1,
+            ..issued.clone()
+        };
+        let e = refusal(decide_browser_with(&request, &account(), Some(&expired)));
+        assert_eq!(e.code, codes::NONCE_EXPIRED);
+        let registration = challenge(Purpose::RegisterOrganisation);
+        let e = refusal(decide_browser_with(
+            &browser_signed(&registration),
+            &account(),
+            Some(&registration),
+        ));
+        assert_eq!(e.code, codes::PURPOSE_MISMATCH);
+        // A signing time outside the challenge's life.
+        let late = BrowserSigned {
+            signing_time: NOW + SKEW + 1,
+            ..browser_signed(&issued)
+        };
+        let e = refusal(decide_browser_with(&late, &account(), Some(&issued)));
+        assert_eq!(e.code, codes::MALFORMED);
+        // Another person's certificate.
+        let other = AccountRow {
+            snils: Some("11223344595".into()),
+            ..account()
+        };
+        let e = refusal(decide_browser_with(&request, &other, Some(&issued)));
+        assert_eq!(e.code, codes::SNILS_MISMATCH);
+        let confirmed = AccountRow {
+            level: Level::Confirmed,
+            ..account()
+        };
+        let e = refusal(decide_browser_with(&request, &confirmed, Some(&issued)));
+        assert_eq!(e.code, codes::ALREADY_CONFIRMED);
     }
 }

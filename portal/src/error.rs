@@ -6,6 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::codes;
 
+/// The browser page's refusal of a POST without its CSRF token or from another origin. Not one of
+/// the API's codes (`protocol::codes`): the API takes bearer tokens, which a browser never sends
+/// by itself, so it has no such refusal.
+pub const FORBIDDEN: &str = "forbidden";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: &'static str,
@@ -24,7 +29,7 @@ impl ApiError {
         match self.code {
             codes::MALFORMED => StatusCode::BAD_REQUEST,
             codes::UNAUTHORISED => StatusCode::UNAUTHORIZED,
-            codes::ACCOUNT_NOT_STANDARD => StatusCode::FORBIDDEN,
+            codes::ACCOUNT_NOT_STANDARD | FORBIDDEN => StatusCode::FORBIDDEN,
             codes::NOT_FOUND | codes::NONCE_UNKNOWN => StatusCode::NOT_FOUND,
             codes::NONCE_USED | codes::ALREADY_CONFIRMED | codes::ORGANISATION_EXISTS => {
                 StatusCode::CONFLICT

@@ -2,6 +2,7 @@
 //! share: who is asking (the bearer token's account, the peer's address) and fresh tokens.
 
 pub mod account;
+pub mod browser;
 pub mod challenges;
 pub mod confirmations;
 pub mod session;

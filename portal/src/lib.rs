@@ -4,7 +4,8 @@
 //! The process that runs it must load the GOST engine through `OPENSSL_CONF`
 //! (config/openssl-gost.cnf): [`start`] refuses to run without it.
 //!
-//! Where things are: `routes` lists every route; `handlers/` parse, ask and answer; `verify`
+//! Where things are: `routes` lists every route; `handlers/` parse, ask and answer (the browser
+//! page's in `handlers/browser.rs`, its HTML from `pages` and `portal/assets/`); `verify`
 //! checks the signature and the certificate (OpenSSL), `ocsp` asks the responders certificates
 //! name; `checks` decides the rest of a confirmation (pure); `store` owns every SQL statement, and
 //! [`sweep`] deletes what is no longer needed. With the `sandbox` feature, `sandbox` starts a portal
@@ -16,6 +17,7 @@ pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod ocsp;
+pub mod pages;
 pub mod passwords;
 pub mod routes;
 #[cfg(feature = "sandbox")]

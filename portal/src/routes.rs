@@ -7,7 +7,7 @@ use axum::Router;
 use protocol::codes;
 
 use crate::error::ApiError;
-use crate::handlers::{account, challenges, confirmations, health, session};
+use crate::handlers::{account, browser, challenges, confirmations, health, session};
 use crate::AppState;
 
 // Kept here for `seed`, which normalises the logins it stores the way logins are looked up.
@@ -21,6 +21,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/account", get(account::account))
         .route("/api/v1/challenges", post(challenges::challenge))
         .route("/api/v1/confirmations", post(confirmations::confirm))
+        // The browser page (docs/protocol.md, "The sandbox browser page"): not part of the API.
+        .route("/", get(browser::index))
+        .route("/login", get(browser::login_form).post(browser::login))
+        .route("/logout", post(browser::logout))
+        .route("/confirm", get(browser::confirm_page))
+        .route("/confirm/challenge", post(browser::challenge))
+        .route("/confirm/signature", post(browser::signature))
+        .route("/assets/ifcplugin.js", get(browser::ifcplugin_js))
+        .route("/assets/confirm.js", get(browser::confirm_js))
+        .route("/assets/portal.css", get(browser::portal_css))
         .fallback(|| async { ApiError::new(codes::NOT_FOUND, "There is no such endpoint.") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(codes::NOT_FOUND, "This endpoint does not take that method.")

@@ -12,7 +12,7 @@ use protocol::{codes, ConfirmationResult, Purpose};
 use sha2::{Digest, Sha256};
 
 use super::{random_token, Authenticated, Remote};
-use crate::checks::{self, Decision, Facts, Signed};
+use crate::checks::{self, Decision, Facts};
 use crate::error::ApiError;
 use crate::store::{self, Acceptance, Applied};
 use crate::{now, verify, AppState};
@@ -116,15 +116,29 @@ async fn confirm_inner(
             now: t,
         },
     )?;
-    accept(state, auth, &request, decision, &body_sha256, t).await
+    accept(
+        state,
+        &auth.account,
+        &request.certificate.sha256,
+        &request.document.nonce,
+        request.document.purpose,
+        decision,
+        &body_sha256,
+        t,
+    )
+    .await
 }
 
-/// Applies an accepted request. The database settles a race between two copies of it: the loser
-/// gets the winner's answer when the bytes were the same, else the refusal it would have got.
-async fn accept(
+/// Applies an accepted request (the API's, or the browser page's signature). The database settles
+/// a race between two copies of it: the loser gets the winner's answer when the bytes were the
+/// same, else the refusal it would have got.
+#[allow(clippy::too_many_arguments)] // each is one fact of the acceptance; a struct would only rename them
+pub(super) async fn accept(
     state: &AppState,
-    auth: &Authenticated,
-    request: &Signed,
+    account: &str,
+    certificate_sha256: &str,
+    nonce: &str,
+    purpose: Purpose,
     decision: Decision,
     body_sha256: &str,
     t: i64,
@@ -140,16 +154,16 @@ async fn accept(
     let acceptance = Acceptance {
         request: &request_id,
         body_sha256,
-        nonce: &request.document.nonce,
-        account: &auth.account,
-        purpose: request.document.purpose,
-        certificate_sha256: &request.certificate.sha256,
+        nonce,
+        account,
+        purpose,
+        certificate_sha256,
         organisation,
         now: t,
     };
     match store::apply_confirmation(&state.db, &acceptance).await? {
         Applied::Accepted(result) => Ok(result),
-        Applied::NonceUsed => store::stored_answer(&state.db, body_sha256, &auth.account)
+        Applied::NonceUsed => store::stored_answer(&state.db, body_sha256, account)
             .await?
             .ok_or_else(checks::nonce_used),
         Applied::OrganisationExists => Err(checks::organisation_exists()),

@@ -29,14 +29,39 @@ pub async fn login(
     body: Result<Json<protocol::LoginRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<protocol::LoginResponse>), ApiError> {
     let Json(request) = body?;
-    let login = normalise_login(&request.login);
+    let opened = open_session(&state, &remote, &request.login, request.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(protocol::LoginResponse {
+            token: opened.token,
+            expires_at: protocol::timestamp_unix(opened.expires_at),
+            account: opened.account,
+        }),
+    ))
+}
+
+/// A session just opened. No `Debug`: the token stays out of logs.
+pub struct Opened {
+    pub token: String,
+    pub expires_at: i64,
+    pub account: String,
+}
+
+/// Checks a login and password and opens a session: for the API and for the browser page alike.
+pub async fn open_session(
+    state: &AppState,
+    remote: &str,
+    login: &str,
+    password: String,
+) -> Result<Opened, ApiError> {
+    let login = normalise_login(login);
     let t = now();
-    if !state.logins.allow(&login, t) || !state.login_addresses.allow(&remote, t) {
+    if !state.logins.allow(&login, t) || !state.login_addresses.allow(remote, t) {
         store::audit(
             &state.db,
             t,
             None,
-            &remote,
+            remote,
             "login",
             codes::RATE_LIMITED,
             None,
@@ -54,7 +79,6 @@ pub async fn login(
         Some(credentials) => (Some(credentials.account), credentials.password_hash),
         None => (None, crate::passwords::UNKNOWN_LOGIN.to_owned()),
     };
-    let password = request.password;
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let good = tokio::task::spawn_blocking(move || crate::passwords::verify(&password, &hash))
         .await
@@ -66,7 +90,7 @@ pub async fn login(
                 &state.db,
                 t,
                 account.as_deref(),
-                &remote,
+                remote,
                 "login",
                 codes::UNAUTHORISED,
                 None,
@@ -76,17 +100,14 @@ pub async fn login(
         }
     };
     let token = random_token();
-    let expires = t + state.config.limits.session_ttl.as_secs() as i64;
-    store::insert_session(&state.db, &token_sha256(&token), &account, t, expires).await?;
-    store::audit(&state.db, t, Some(&account), &remote, "login", "ok", None).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(protocol::LoginResponse {
-            token,
-            expires_at: protocol::timestamp_unix(expires),
-            account,
-        }),
-    ))
+    let expires_at = t + state.config.limits.session_ttl.as_secs() as i64;
+    store::insert_session(&state.db, &token_sha256(&token), &account, t, expires_at).await?;
+    store::audit(&state.db, t, Some(&account), remote, "login", "ok", None).await;
+    Ok(Opened {
+        token,
+        expires_at,
+        account,
+    })
 }
 
 pub async fn logout(
