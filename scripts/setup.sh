@@ -16,11 +16,14 @@ PACKAGES=(
     softhsm2 opensc-pkcs11 p11-kit
     # OpenSSL with the GOST engine (the virtual card, the portal, the tests' verifier)
     openssl libssl-dev libengine-gost-openssl pkg-config
-    # building Rust crates with C parts; curl for the scripts
-    build-essential curl
+    # building Rust crates with C parts; curl for the scripts; zip for the Firefox .xpi of
+    # `make package` (scripts/package-browser.sh)
+    build-essential curl zip
     # the desktop app (Tauri 2) and its tests in a real window
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     xvfb webkit2gtk-driver x11-utils
+    # the browser bridge's tests: Chromium with the extension, driven by chromedriver
+    chromium chromium-driver
 )
 
 missing=()

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use signing;
 
+pub mod browser;
 pub mod desktop;
 pub mod in_process;
 pub mod portal;
