@@ -230,6 +230,9 @@ mod tests {
             "cancelled",
             "outbox",
             "pin-mismatch",
+            "browser-host-missing",
+            "browser-needs-root",
+            "browser-manifest-write",
         ] {
             all.push(Failure::local(code));
         }

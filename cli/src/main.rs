@@ -4,6 +4,7 @@
 //! [`exit::code`], whose table the README shows.
 
 mod account;
+mod browser;
 mod cards;
 mod exit;
 mod failure;
@@ -106,6 +107,28 @@ enum Command {
     Pin {
         #[command(subcommand)]
         action: PinCommand,
+    },
+    /// Lets the browsers start podpis-host for Podpis's extension (or stops it).
+    Browser {
+        #[command(subcommand)]
+        action: BrowserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrowserCommand {
+    /// Writes the host manifests of the browsers and says where the extension is.
+    Install {
+        #[command(flatten)]
+        options: browser::BrowserOptions,
+        /// The podpis-host the browsers start (default: the one beside this podpis).
+        #[arg(long, value_name = "PATH")]
+        host: Option<PathBuf>,
+    },
+    /// Removes the host manifests that install wrote, and nothing else.
+    Uninstall {
+        #[command(flatten)]
+        options: browser::BrowserOptions,
     },
 }
 
@@ -228,6 +251,12 @@ fn main() -> ExitCode {
         Command::Pin { action } => match action {
             PinCommand::Change(card) => pin::run(&common, client::pin::PinAction::Change, &card),
             PinCommand::Unblock(card) => pin::run(&common, client::pin::PinAction::Unblock, &card),
+        },
+        Command::Browser { action } => match action {
+            BrowserCommand::Install { options, host } => {
+                browser::install(&common, &options, host.as_deref())
+            }
+            BrowserCommand::Uninstall { options } => browser::uninstall(&common, &options),
         },
     };
     match result {

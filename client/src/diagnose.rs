@@ -60,6 +60,9 @@ pub async fn run(
             Err(e) => checks.push(check("portal", "fail", portal.origin(), hint(e.code()))),
         },
     }
+    if let Some(locations) = crate::browser::Locations::from_env() {
+        checks.extend(browser_checks(&locations, language));
+    }
     match crate::session::Sessions::probe() {
         Ok(()) => checks.push(check(
             "keyring",
@@ -68,6 +71,49 @@ pub async fn run(
             String::new(),
         )),
         Err(e) => checks.push(check("keyring", "fail", e.to_string(), hint("keyring"))),
+    }
+    checks
+}
+
+/// The browsers' registrations of `podpis-host` (per user and system-wide): one check for each
+/// manifest found, which fails when its host is gone or the file is not Podpis's; one warning
+/// when no browser has one (sites then cannot reach Podpis). A browser without a manifest is not
+/// named: the person may not use it.
+pub fn browser_checks(locations: &crate::browser::Locations, language: Language) -> Vec<Check> {
+    use crate::browser::{registrations, Browser, Registration};
+    let mut checks = Vec::new();
+    for browser in Browser::ALL {
+        for (manifest, registration) in registrations(locations, browser) {
+            let at = format!("{}: {}", browser.product(), manifest.display());
+            checks.push(match registration {
+                Registration::Ready { host } => check(
+                    "browser",
+                    "ok",
+                    format!("{at} → {}", host.display()),
+                    String::new(),
+                ),
+                Registration::HostMissing { host } => check(
+                    "browser",
+                    "fail",
+                    format!("{at} → {}", host.display()),
+                    describe("browser-host-gone", language),
+                ),
+                Registration::Invalid => check(
+                    "browser",
+                    "fail",
+                    at,
+                    describe("browser-manifest-invalid", language),
+                ),
+            });
+        }
+    }
+    if checks.is_empty() {
+        checks.push(check(
+            "browser",
+            "warn",
+            String::new(),
+            describe("browser-not-registered", language),
+        ));
     }
     checks
 }
@@ -279,5 +325,84 @@ fn token_check(
             ),
             hint(known_tokens::TOKEN_MODULE_MISSING),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::browser::{install, Browser, Locations, Scope, MANIFEST_FILE};
+
+    fn statuses(checks: &[Check]) -> Vec<(&str, &str)> {
+        checks.iter().map(|c| (c.check, c.status)).collect()
+    }
+
+    #[test]
+    fn the_browser_checks_say_what_is_registered_and_whether_its_host_is_there() {
+        let home = tempfile::tempdir().expect("tmp");
+        let mut locations = Locations::under_home(home.path());
+        // Not this machine's /etc: an empty system tree.
+        locations.system_root = home.path().join("root");
+        let checks = browser_checks(&locations, Language::English);
+        assert_eq!(statuses(&checks), vec![("browser", "warn")]);
+        assert!(
+            checks[0].hint.contains("podpis browser install"),
+            "{checks:?}"
+        );
+
+        let host = home.path().join("podpis-host");
+        std::fs::write(&host, b"#!/bin/sh\n").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        install(
+            &locations,
+            Scope::User,
+            &[Browser::Chromium, Browser::Firefox],
+            &host,
+        )
+        .expect("install");
+        let checks = browser_checks(&locations, Language::English);
+        assert_eq!(
+            statuses(&checks),
+            vec![("browser", "ok"), ("browser", "ok")]
+        );
+        assert!(checks[0].detail.starts_with("Chromium: "), "{checks:?}");
+        assert!(checks[1].detail.starts_with("Firefox: "), "{checks:?}");
+        assert!(
+            checks[1].detail.ends_with(&host.display().to_string()),
+            "{checks:?}"
+        );
+
+        // Podpis moved away: the manifest points at nothing.
+        std::fs::remove_file(&host).expect("rm");
+        let checks = browser_checks(&locations, Language::Russian);
+        assert_eq!(
+            statuses(&checks),
+            vec![("browser", "fail"), ("browser", "fail")]
+        );
+        assert!(
+            checks[0].hint.contains("podpis browser install"),
+            "{checks:?}"
+        );
+
+        // A damaged file in Chrome's system directory fails too, naming that file.
+        let chrome = locations.dir(Browser::Chrome, Scope::System);
+        std::fs::create_dir_all(&chrome).expect("dir");
+        std::fs::write(chrome.join(MANIFEST_FILE), b"{").expect("write");
+        let checks = browser_checks(&locations, Language::English);
+        let damaged = checks
+            .iter()
+            .find(|c| c.detail.starts_with("Google Chrome: "))
+            .expect("Chrome's check");
+        assert_eq!(damaged.status, "fail");
+        assert!(
+            Path::new(damaged.detail.trim_start_matches("Google Chrome: "))
+                .ends_with(MANIFEST_FILE)
+        );
     }
 }

@@ -110,6 +110,12 @@ pub const CLIENT_CODES: &[&str] = &[
     "input",
     "signature-build",
     "runtime",
+    "browser-host-missing",
+    "browser-needs-root",
+    "browser-manifest-write",
+    "browser-not-registered",
+    "browser-host-gone",
+    "browser-manifest-invalid",
 ];
 
 /// Words for an error code: one of the portal's (docs/protocol.md) or of [`CLIENT_CODES`].
@@ -273,6 +279,12 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "input" => ("Не удалось прочитать ввод.", "The input cannot be read."),
         "signature-build" => ("Не удалось собрать подпись из ответа носителя.", "The signature could not be built from the card's answer."),
         "runtime" => ("Внутренняя ошибка Подписи: не удалось запустить задачу.", "Podpis failed internally: a task could not be started."),
+        "browser-host-missing" => ("Программа podpis-host не найдена рядом с podpis или не исполняемая: укажите её путь (--host ПУТЬ).", "The podpis-host program is not beside podpis or is not executable: give its path (--host PATH)."),
+        "browser-needs-root" => ("Общие для всех пользователей каталоги браузеров может менять только root: запустите команду через sudo или без --system (только для себя).", "Only root may change the browsers' system-wide directories: run the command with sudo, or without --system (for yourself only)."),
+        "browser-manifest-write" => ("Не удалось записать файл регистрации для браузера.", "The browser's registration file cannot be written."),
+        "browser-not-registered" => ("Браузеры не знают о Подписи: сайты не увидят её сертификаты. Выполните podpis browser install и установите расширение Подписи.", "No browser knows Podpis: sites cannot see its certificates. Run podpis browser install and add Podpis's extension."),
+        "browser-host-gone" => ("Браузер зарегистрирован, но программы podpis-host по указанному пути нет (Подпись перемещена или удалена). Выполните podpis browser install снова.", "The browser is registered, but podpis-host is not at the registered path (Podpis was moved or removed). Run podpis browser install again."),
+        "browser-manifest-invalid" => ("Файл регистрации Подписи для браузера повреждён или разрешает не расширение Подписи. Выполните podpis browser install снова.", "Podpis's registration file for the browser is damaged or allows another extension than Podpis's. Run podpis browser install again."),
         _ => ("Непредвиденная ошибка.", "Unexpected error."),
     }
 }
@@ -417,6 +429,36 @@ pub enum Phrase<'a> {
     HostNoConsent {
         why: &'a str,
     },
+    /// `podpis browser install`: the heading before the manifests written.
+    BrowserRegistered {
+        host: &'a str,
+    },
+    /// `podpis browser uninstall`: one manifest removed, or not there.
+    ManifestRemoved {
+        path: &'a str,
+    },
+    ManifestAbsent {
+        path: &'a str,
+    },
+    /// How to add the unpacked extension to Chromium or Chrome.
+    LoadExtensionChromium {
+        dir: &'a str,
+    },
+    /// How to add the extension's package (or build) to Firefox.
+    LoadExtensionFirefox {
+        file: &'a str,
+    },
+    /// A checkout has no Firefox build until its script makes it.
+    BuildExtensionFirefox {
+        script: &'a str,
+    },
+    ExtensionNotFound,
+    /// `podpis-host` started by a person, not by a browser.
+    HostNotFromBrowser,
+    /// `podpis-host` started for another extension than Podpis's.
+    HostForeignCaller {
+        caller: &'a str,
+    },
 }
 
 /// Words for a [`Phrase`].
@@ -558,6 +600,44 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
         Phrase::HostNoConsent { why } => l.pick(
             format!("Не удалось спросить разрешения в окне Подписи ({why}): запрос страницы отклонён."),
             format!("Podpis's window could not ask for permission ({why}): the page's request is refused."),
+        ),
+        Phrase::BrowserRegistered { host } => l.pick(
+            format!("Браузеры будут запускать {host} для расширения Подписи:"),
+            format!("The browsers will start {host} for Podpis's extension:"),
+        ),
+        Phrase::ManifestRemoved { path } => {
+            l.pick(format!("удалён: {path}"), format!("removed: {path}"))
+        }
+        Phrase::ManifestAbsent { path } => {
+            l.pick(format!("не было: {path}"), format!("not there: {path}"))
+        }
+        Phrase::LoadExtensionChromium { dir } => l.pick(
+            format!("Расширение в Chromium и Chrome: откройте chrome://extensions, включите «Режим разработчика», нажмите «Загрузить распакованное расширение» и выберите {dir}"),
+            format!("The extension in Chromium and Chrome: open chrome://extensions, turn on Developer mode, click Load unpacked and choose {dir}"),
+        ),
+        Phrase::LoadExtensionFirefox { file } => l.pick(
+            format!("Расширение в Firefox: откройте about:debugging#/runtime/this-firefox, нажмите «Загрузить временное дополнение…» и выберите {file} (до перезапуска Firefox; насовсем неподписанное дополнение ставят только Firefox ESR и Developer Edition с xpinstall.signatures.required = false)"),
+            format!("The extension in Firefox: open about:debugging#/runtime/this-firefox, click Load Temporary Add-on… and choose {file} (until Firefox restarts; only Firefox ESR and Developer Edition with xpinstall.signatures.required = false keep an unsigned add-on for good)"),
+        ),
+        Phrase::BuildExtensionFirefox { script } => l.pick(
+            format!("Расширение для Firefox: сначала выполните {script} — он соберёт вариант для Firefox в extension/build/firefox; затем снова podpis browser install."),
+            format!("The extension for Firefox: first run {script}, which makes the Firefox build in extension/build/firefox; then podpis browser install again."),
+        ),
+        Phrase::ExtensionNotFound => l
+            .pick(
+                "Каталог расширения не найден рядом с программой: в пакете он в /usr/share/podpis/extension, в исходниках — extension/.",
+                "The extension's directory is not beside the program: the package has it in /usr/share/podpis/extension, the sources in extension/.",
+            )
+            .to_owned(),
+        Phrase::HostNotFromBrowser => l
+            .pick(
+                "эту программу запускает браузер для расширения Подписи, а не человек. Чтобы браузер мог её запускать, выполните podpis browser install.",
+                "this program is started by the browser for Podpis's extension, not by hand. To let the browser start it, run podpis browser install.",
+            )
+            .to_owned(),
+        Phrase::HostForeignCaller { caller } => l.pick(
+            format!("программа работает только для расширения Подписи, а её запустили для {caller}. Отказано."),
+            format!("this program serves only Podpis's extension; it was started for {caller}. Refused."),
         ),
     }
 }
@@ -706,6 +786,15 @@ mod tests {
                 bytes: 1,
             },
             Phrase::HostNoConsent { why: "w" },
+            Phrase::BrowserRegistered { host: "/h" },
+            Phrase::ManifestRemoved { path: "/m" },
+            Phrase::ManifestAbsent { path: "/m" },
+            Phrase::LoadExtensionChromium { dir: "/e" },
+            Phrase::LoadExtensionFirefox { file: "/x" },
+            Phrase::BuildExtensionFirefox { script: "/s" },
+            Phrase::ExtensionNotFound,
+            Phrase::HostNotFromBrowser,
+            Phrase::HostForeignCaller { caller: "c" },
         ];
         phrases.extend(Field::ALL.iter().map(|f| Phrase::Field(*f)));
         for p in phrases {

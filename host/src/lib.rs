@@ -3,6 +3,7 @@
 //! person's certificates and have Podpis sign, over the same tokens as the app and the CLI
 //! (`client::tokens`: the cards of the APDU drivers and PKCS#11 modules).
 //!
+//! - [`caller`]: who started the host (only Podpis's extension is served);
 //! - [`frame`]: the native-messaging framing (4-byte native-order length, UTF-8 JSON), bounded
 //!   both ways;
 //! - [`message`]: the extension's envelope (the origin the browser gave, and the page's request),
@@ -18,6 +19,7 @@
 //!
 //! docs/host.md says what is implemented and what was decided beyond ifc-protocol.md.
 
+pub mod caller;
 pub mod catalogue;
 pub mod consent;
 pub mod frame;

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use client::messages::{phrase, Phrase};
 use host::consent::InApp;
 use host::keys::TokenKeys;
 use host::{Ended, Host};
@@ -12,8 +13,21 @@ fn main() -> ExitCode {
     // A PKCS#11 module is probed in a child process of this program first: in that child, this
     // call loads the module, reports and exits.
     signing::pkcs11::probe::serve_if_asked();
-    // The browser passes the caller (the extension's origin, or the Firefox manifest and add-on
-    // id) as arguments; checking them against Podpis's own extension comes with the extension.
+    // The browser names the caller in the arguments; only Podpis's own extension is served, and
+    // nothing is read from the stream for anyone else.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Err(refused) = host::caller::check(&args) {
+        let language = std::env::var("PODPIS_LANG")
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_default();
+        let words = match &refused {
+            host::caller::CallerError::NotFromBrowser => Phrase::HostNotFromBrowser,
+            host::caller::CallerError::Foreign(caller) => Phrase::HostForeignCaller { caller },
+        };
+        eprintln!("podpis-host: {}", phrase(words, language));
+        return ExitCode::from(refused.exit_code());
+    }
     let data_dir = client::default_data_dir();
     let deadline = signing::token::Reader::DEFAULT_DEADLINE;
     let keys = TokenKeys::new(data_dir.clone(), deadline);

@@ -29,10 +29,16 @@ fn message(func_name: &str, params: Option<Value>) -> Vec<u8> {
     frame(&serde_json::to_vec(&json!({"origin": PORTAL, "msg_data": request})).expect("json"))
 }
 
+/// What Chrome passes when Podpis's extension calls: the caller's origin.
+const PODPIS_ORIGIN: &str = "chrome-extension://heccbomkgkkfobheiepjmdhophngobhm/";
+
 fn start(data_dir: &std::path::Path) -> Child {
+    start_with(data_dir, &[PODPIS_ORIGIN])
+}
+
+fn start_with(data_dir: &std::path::Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_podpis-host"))
-        // What Chrome passes: the caller's origin.
-        .arg("chrome-extension://abcdefghijklmnopabcdefghijklmnop/")
+        .args(args)
         .env("PODPIS_DATA_DIR", data_dir)
         // No module of the system is probed or loaded by this test.
         .env("PODPIS_PKCS11_DISCOVERY", "0")
@@ -214,4 +220,97 @@ fn an_empty_stdin_ends_the_host_at_once() {
         .read_to_end(&mut out)
         .expect("stdout");
     assert!(out.is_empty());
+}
+
+/// Everything the child wrote, once it has exited.
+fn outputs(child: &mut Child) -> (Vec<u8>, String) {
+    let mut out = Vec::new();
+    let mut err = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out)
+        .expect("stdout");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    (out, err)
+}
+
+#[test]
+fn firefox_starting_it_for_podpis_s_add_on_is_served() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = "/root/.mozilla/native-messaging-hosts/org.podpis.host.json";
+    let mut child = start_with(dir.path(), &[manifest, "podpis-bridge@podpis"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&message("version", None)).expect("write");
+    drop(stdin);
+    let reply = read_reply(child.stdout.as_mut().expect("stdout")).expect("a reply");
+    assert_eq!(reply["version"], "3.1.0");
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn another_caller_is_refused_before_any_frame_is_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (args, code, said) in [
+        // Another Chrome extension that some manifest allowed.
+        (
+            &[
+                "chrome-extension://abcdefghijklmnopabcdefghijklmnop/",
+                "--parent-window=0",
+            ][..],
+            3,
+            "chrome-extension://abcdefghijklmnopabcdefghijklmnop/",
+        ),
+        // Another Firefox add-on.
+        (
+            &[
+                "/usr/lib/mozilla/native-messaging-hosts/org.podpis.host.json",
+                "evil@example.org",
+            ],
+            3,
+            "evil@example.org",
+        ),
+        // A person in a terminal: told what the program is for.
+        (&[], 2, "podpis browser install"),
+        (&["--help"], 2, "podpis browser install"),
+    ] {
+        let mut child = start_with(dir.path(), args);
+        // A request waits on stdin; the refused host must not answer it.
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(&message("version", None));
+        let status = wait_exit(&mut child);
+        drop(stdin);
+        let (out, err) = outputs(&mut child);
+        assert_eq!(status.code(), Some(code), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: nothing on stdout");
+        assert!(
+            err.starts_with("podpis-host: ") && err.contains(said),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn the_refusal_speaks_the_language_asked_for() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (lang, words) in [("en", "not by hand"), ("ru", "запускает браузер")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_podpis-host"))
+            .env("PODPIS_LANG", lang)
+            .env("PODPIS_DATA_DIR", dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("podpis-host starts");
+        assert_eq!(wait_exit(&mut child).code(), Some(2));
+        let (_, err) = outputs(&mut child);
+        assert!(err.contains(words), "{lang}: {err}");
+    }
 }

@@ -113,7 +113,7 @@ describe("PKCS#11 tokens beside the cards", () => {
     expect(mergeCertificates([], tokens)).toEqual(tokens);
   });
   it("have words for every check diagnostics makes, the PKCS#11 modules' included", () => {
-    for (const check of ["pcscd", "readers", "cards", "certificate", "token", "pkcs11", "portal", "keyring"]) {
+    for (const check of ["pcscd", "readers", "cards", "certificate", "token", "pkcs11", "portal", "keyring", "browser"]) {
       expect(ru, check).toHaveProperty([`diag.check.${check}`]);
       expect(en, check).toHaveProperty([`diag.check.${check}`]);
     }
