@@ -1,15 +1,15 @@
 //! The commands that talk to cards only: readers, certs, sign.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use client::batch::{self, BatchEvent, BatchReport, FileError, Form, Outcome};
 use client::flow::{self, FlowError};
 use client::messages::{self, Field, Phrase};
 use client::tokens::{self, FoundKey, KeySource, PinInfo};
 use serde::Serialize;
-use signing::cades::Content;
 use signing::card::monitor::{Monitor, ReaderEvent};
 use signing::certificate::{CertificateInfo, Finding, Severity};
 use signing::drivers::registry;
@@ -270,18 +270,31 @@ fn print_certificate(common: &Common, e: &CertEntry) {
     print_findings(&e.findings, |line| println!("{line}"));
 }
 
-/// Signs a file: the card and key chosen as for a confirmation (`client::flow::choose_key`), the
-/// same stops before the PIN, the PIN asked once after saying how many tries are left.
-pub fn sign(
-    common: &Common,
-    input: &Path,
-    output: &Path,
-    detached: bool,
-    card: &CardOptions,
-) -> Result<ExitCode, Failure> {
+/// What `podpis sign` signs: the files and folders named, and where their signatures go.
+pub struct Files<'a> {
+    pub inputs: &'a [PathBuf],
+    /// One file's signature path, instead of beside it.
+    pub output: Option<&'a Path>,
+    pub detached: bool,
+    pub overwrite: bool,
+}
+
+/// Signs files, one PIN for all (`client::batch`): the card and key chosen as for a confirmation
+/// (`client::flow::choose_key_remembering`), the same stops before the PIN, the PIN asked once
+/// after saying how many tries are left. Nothing is asked when a signature file is already there
+/// and `--overwrite` was not given: the command stops first, naming them.
+pub fn sign(common: &Common, files: &Files<'_>, card: &CardOptions) -> Result<ExitCode, Failure> {
     let l = common.language;
-    let content = std::fs::read(input)
-        .map_err(|e| Failure::with_detail("file-read", format!("{}: {e}", input.display())))?;
+    let form = if files.detached {
+        Form::Detached
+    } else {
+        Form::Attached
+    };
+    let planned = match (files.output, files.inputs) {
+        (Some(output), [input]) => vec![batch::plan_file(input, output)?],
+        _ => batch::plan(files.inputs, form)?,
+    };
+    batch::refuse_existing(&planned, files.overwrite)?;
     let tier = common.pkcs11();
     let remembered = client::remembered::RememberedChoice::in_data_dir(&common.data_dir);
     let chosen = flow::choose_key_remembering(
@@ -299,40 +312,191 @@ pub fn sign(
     }
     let last_try_confirmed = last_try_consent(common, card, chosen.pin().is_last_try())?;
     let pin = read_pin(common, card, chosen.pin())?;
-    let form = if detached {
-        Content::Detached
-    } else {
-        Content::Attached
-    };
-    let cms = flow::sign_content(
+    let total = planned.len();
+    let report = batch::sign_files(
         &chosen,
-        &content,
+        &planned,
         form,
         pin,
         last_try_confirmed,
+        files.overwrite,
         common.card_timeout,
         &tier,
-    )?;
-    remembered.remember(&chosen.certificate.sha256);
-    client::durable::write_atomically(output, &cms)
-        .map_err(|e| Failure::with_detail("file-write", format!("{}: {e}", output.display())))?;
-    if common.json {
-        let body = serde_json::json!({
-            "out": output,
-            "bytes": cms.len(),
-            "certificate": chosen.certificate.sha256,
-            "detached": detached,
-        });
-        println!("{body}");
-    } else {
-        let done = Phrase::Signed {
-            input: &input.display().to_string(),
-            output: &output.display().to_string(),
-            bytes: cms.len(),
-        };
-        println!("{}", messages::phrase(done, l));
+        &|event| match event {
+            BatchEvent::Signing { index, file, .. } if total > 1 => {
+                let input = file.input.display().to_string();
+                common.say(&messages::phrase(
+                    Phrase::BatchSigning {
+                        index,
+                        total,
+                        input: &input,
+                    },
+                    l,
+                ));
+            }
+            BatchEvent::KeyAsksPinEachTime => {
+                common.say(&messages::phrase(Phrase::KeyAsksPinEachTime, l));
+            }
+            _ => {}
+        },
+    );
+    if report.signed() > 0 {
+        remembered.remember(&chosen.certificate.sha256);
     }
-    Ok(ExitCode::SUCCESS)
+    let failure = if report.all_signed() {
+        None
+    } else if report.signed() == 0 {
+        // Nothing signed: the failure is the card's, or the one file's, as for a single file.
+        Some(match (&report.stopped, report.files.as_slice()) {
+            (Some(stopped), _) => Failure::from(stopped.clone()),
+            (None, [only]) => file_failure(&only.outcome),
+            (None, _) => Failure::local("batch-partial"),
+        })
+    } else {
+        Some(Failure::local("batch-partial"))
+    };
+    if report.signed() == 0 && total == 1 {
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+    }
+    if common.json {
+        print_json(&batch_json(
+            common,
+            &chosen,
+            files.detached,
+            &report,
+            failure.as_ref(),
+        ));
+    } else {
+        print_batch(common, &report);
+        if let Some(failure) = &failure {
+            if let Some(stopped) = &report.stopped {
+                eprintln!("podpis: {}", messages::error(stopped, l));
+            }
+            eprintln!("podpis: {}", failure.message(l));
+        }
+    }
+    Ok(match &failure {
+        Some(f) => ExitCode::from(crate::exit::code(f)),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// The failure of a file that was not signed for a reason of its own.
+fn file_failure(outcome: &Outcome) -> Failure {
+    match outcome {
+        Outcome::Failed(FileError::Token(e)) => Failure::from(e.clone()),
+        Outcome::Failed(FileError::Read(detail)) => Failure::with_detail("file-read", detail),
+        Outcome::Failed(FileError::Write(detail)) => Failure::with_detail("file-write", detail),
+        Outcome::Failed(FileError::Changed) => Failure::local("file-changed"),
+        Outcome::Failed(FileError::Exists) => Failure::local("file-exists"),
+        _ => Failure::local("batch-partial"),
+    }
+}
+
+/// A line per file for people: where its signature is, or why it has none.
+fn print_batch(common: &Common, report: &BatchReport) {
+    let l = common.language;
+    for file in &report.files {
+        let input = file.input.display().to_string();
+        let line = match &file.outcome {
+            Outcome::Signed { bytes } => messages::phrase(
+                Phrase::Signed {
+                    input: &input,
+                    output: &file.output.display().to_string(),
+                    bytes: *bytes,
+                },
+                l,
+            ),
+            Outcome::Failed(e) => {
+                let reason = file_reason(e, l);
+                messages::phrase(
+                    Phrase::BatchFileFailed {
+                        input: &input,
+                        reason: &reason,
+                    },
+                    l,
+                )
+            }
+            Outcome::NotSigned => messages::phrase(Phrase::BatchFileNotSigned { input: &input }, l),
+        };
+        println!("{line}");
+    }
+    if report.files.len() > 1 {
+        let summary = Phrase::BatchSummary {
+            signed: report.signed(),
+            total: report.files.len(),
+        };
+        println!("{}", messages::phrase(summary, l));
+    }
+}
+
+fn file_reason(e: &FileError, l: client::Language) -> String {
+    match e {
+        FileError::Token(e) => messages::error(e, l),
+        FileError::Read(detail) | FileError::Write(detail) => {
+            format!("{} ({detail})", messages::describe(&e.code(), l))
+        }
+        _ => messages::describe(&e.code(), l),
+    }
+}
+
+/// `podpis sign --json`: the certificate, the form, a result per file and the counts; with one
+/// file, its `out` and `bytes` at the top as well (as before batches).
+fn batch_json(
+    common: &Common,
+    chosen: &flow::ChosenKey,
+    detached: bool,
+    report: &BatchReport,
+    failure: Option<&Failure>,
+) -> serde_json::Value {
+    let l = common.language;
+    let files: Vec<serde_json::Value> = report
+        .files
+        .iter()
+        .map(|f| {
+            let mut entry = serde_json::json!({ "in": f.input, "out": f.output });
+            match &f.outcome {
+                Outcome::Signed { bytes } => {
+                    entry["status"] = "signed".into();
+                    entry["bytes"] = (*bytes).into();
+                }
+                Outcome::Failed(e) => {
+                    entry["status"] = "failed".into();
+                    entry["code"] = e.code().into();
+                    entry["message"] = file_reason(e, l).into();
+                }
+                Outcome::NotSigned => entry["status"] = "not-signed".into(),
+            }
+            entry
+        })
+        .collect();
+    let mut body = serde_json::json!({
+        "certificate": chosen.certificate.sha256,
+        "detached": detached,
+        "signed": report.signed(),
+        "total": report.files.len(),
+        "reauthenticated": report.reauthenticated,
+        "stopped": report.stopped.as_ref().map(|e| serde_json::json!({
+            "code": e.code(),
+            "message": messages::error(e, l),
+        })),
+        "files": files,
+    });
+    if let [only] = report.files.as_slice() {
+        body["out"] = serde_json::json!(only.output);
+        if let Outcome::Signed { bytes } = only.outcome {
+            body["bytes"] = bytes.into();
+        }
+    }
+    if let Some(failure) = failure {
+        body["error"] = serde_json::json!({
+            "code": failure.code(),
+            "message": failure.message(l),
+        });
+    }
+    body
 }
 
 /// The PIN, asked after saying the tries left where the token counts them; none for a PIN pad

@@ -20,6 +20,8 @@ pub const CERTIFICATE: u8 = 6;
 pub const REFUSED: u8 = 7;
 pub const NOT_REACHED: u8 = 8;
 pub const NOT_LOGGED_IN: u8 = 9;
+/// A batch of files where some were signed and others not (each file's line says which).
+pub const PARTIAL: u8 = 10;
 
 pub fn code(failure: &Failure) -> u8 {
     match failure {
@@ -27,6 +29,7 @@ pub fn code(failure: &Failure) -> u8 {
         Failure::Local { code, .. } => match *code {
             "not-logged-in" => NOT_LOGGED_IN,
             "pin-mismatch" => PIN,
+            "batch-partial" => PARTIAL,
             _ => OTHER,
         },
     }
@@ -230,6 +233,11 @@ mod tests {
             "cancelled",
             "outbox",
             "pin-mismatch",
+            "file-exists",
+            "file-changed",
+            "file-twice",
+            "batch-empty",
+            "batch-partial",
             "browser-host-missing",
             "browser-needs-root",
             "browser-manifest-write",
@@ -269,8 +277,8 @@ mod tests {
         let table = readme_table();
         assert_eq!(
             table.keys().copied().collect::<Vec<_>>(),
-            (0..=9).collect::<Vec<u8>>(),
-            "the README lists every exit code from 0 to 9"
+            (0..=10).collect::<Vec<u8>>(),
+            "the README lists every exit code from 0 to 10"
         );
         let mut seen: BTreeSet<(u8, String)> = BTreeSet::new();
         for failure in every_failure() {

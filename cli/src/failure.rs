@@ -86,3 +86,20 @@ impl From<SessionError> for Failure {
         }
     }
 }
+
+impl From<client::batch::BatchError> for Failure {
+    fn from(e: client::batch::BatchError) -> Self {
+        use client::batch::BatchError;
+        let detail = match &e {
+            BatchError::Read { path, reason } => format!("{}: {reason}", path.display()),
+            BatchError::Empty(path) | BatchError::Twice(path) => path.display().to_string(),
+            BatchError::Exists(paths) => paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
+        Self::with_detail(e.code(), detail)
+    }
+}

@@ -66,17 +66,21 @@ enum Command {
         #[arg(long)]
         reader: Option<String>,
     },
-    /// Signs a file with the card: a CAdES-BES signature (.p7s) that any CMS tool reads.
+    /// Signs files with the card, one PIN for all: CAdES-BES signatures that any CMS tool reads,
+    /// written beside the files (FILE.p7s, or FILE.sig with --detached).
     Sign {
-        /// The file to sign.
-        #[arg(long = "in", value_name = "FILE")]
-        input: PathBuf,
-        /// Where to write the signature (DER).
+        /// A file to sign, or a folder (the files directly in it); repeatable.
+        #[arg(long = "in", value_name = "FILE|DIR", required = true)]
+        inputs: Vec<PathBuf>,
+        /// Where to write the signature (DER), for one file only (default: beside it).
         #[arg(long = "out", value_name = "FILE.p7s")]
-        output: PathBuf,
+        output: Option<PathBuf>,
         /// Keep the content out of the signature (it travels beside it).
         #[arg(long)]
         detached: bool,
+        /// Replace signature files that are already there (without it, nothing is signed then).
+        #[arg(long)]
+        overwrite: bool,
         #[command(flatten)]
         card: CardOptions,
     },
@@ -231,11 +235,30 @@ fn main() -> ExitCode {
         Command::Readers { watch: true } => cards::watch(&common),
         Command::Certs { reader } => cards::certs(&common, reader.as_deref()),
         Command::Sign {
-            input,
+            inputs,
             output,
             detached,
+            overwrite,
             card,
-        } => cards::sign(&common, &input, &output, detached, &card),
+        } => {
+            if output.is_some() && inputs.len() > 1 {
+                use clap::CommandFactory;
+                let words = client::messages::phrase(
+                    client::messages::Phrase::OutNeedsOneFile,
+                    common.language,
+                );
+                Cli::command()
+                    .error(clap::error::ErrorKind::ArgumentConflict, words)
+                    .exit();
+            }
+            let files = cards::Files {
+                inputs: &inputs,
+                output: output.as_deref(),
+                detached,
+                overwrite,
+            };
+            cards::sign(&common, &files, &card)
+        }
         Command::Login {
             login,
             password_stdin,

@@ -6,10 +6,12 @@
 //! - [`session`]: the access token in the OS keyring, never in a file;
 //! - [`outbox`]: each signed request on disk before it is sent, until the portal has answered;
 //! - [`flow`]: the steps of a confirmation, reported as events;
+//! - [`batch`]: files signed one or many at a time with one PIN (the CLI's `sign`, the app's Sign screen);
 //! - [`browser`]: the browsers' host manifests that let Podpis's extension start `podpis-host`;
 //! - [`messages`]: the one table of words (Russian and English) for every error and finding;
 //! - [`bridge`]: the local channel through which `podpis-host` asks the person in the app.
 
+pub mod batch;
 pub mod bridge;
 pub mod browser;
 pub mod certificates;

@@ -110,6 +110,11 @@ pub const CLIENT_CODES: &[&str] = &[
     "input",
     "signature-build",
     "runtime",
+    "file-exists",
+    "file-changed",
+    "file-twice",
+    "batch-empty",
+    "batch-partial",
     "browser-host-missing",
     "browser-needs-root",
     "browser-manifest-write",
@@ -279,6 +284,11 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "input" => ("Не удалось прочитать ввод.", "The input cannot be read."),
         "signature-build" => ("Не удалось собрать подпись из ответа носителя.", "The signature could not be built from the card's answer."),
         "runtime" => ("Внутренняя ошибка Подписи: не удалось запустить задачу.", "Podpis failed internally: a task could not be started."),
+        "file-exists" => ("Файл подписи уже есть: Подпись его не заменяет, пока её об этом не попросят (--overwrite или подтверждение в окне). Ничего не подписано.", "A signature file is already there: Podpis does not replace it unless asked to (--overwrite, or a confirmation in the window). Nothing was signed."),
+        "file-changed" => ("Файл изменился после того, как был показан: он не подписан. Проверьте его и подпишите снова.", "The file changed after it was shown: it is not signed. Check it and sign it again."),
+        "file-twice" => ("Один и тот же файл указан дважды.", "The same file is named twice."),
+        "batch-empty" => ("В папке нет файлов для подписи.", "The folder has no files to sign."),
+        "batch-partial" => ("Подписаны не все файлы: у подписанных подписи сохранены, остальные перечислены выше.", "Not every file was signed: the signed ones keep their signatures, the others are listed above."),
         "browser-host-missing" => ("Программа podpis-host не найдена рядом с podpis или не исполняемая: укажите её путь (--host ПУТЬ).", "The podpis-host program is not beside podpis or is not executable: give its path (--host PATH)."),
         "browser-needs-root" => ("Общие для всех пользователей каталоги браузеров может менять только root: запустите команду через sudo или без --system (только для себя).", "Only root may change the browsers' system-wide directories: run the command with sudo, or without --system (for yourself only)."),
         "browser-manifest-write" => ("Не удалось записать файл регистрации для браузера.", "The browser's registration file cannot be written."),
@@ -424,6 +434,29 @@ pub enum Phrase<'a> {
         bytes: usize,
     },
     Field(Field),
+    /// A batch: file `index` of `total` is being signed.
+    BatchSigning {
+        index: usize,
+        total: usize,
+        input: &'a str,
+    },
+    /// A batch: this file was not signed, and why.
+    BatchFileFailed {
+        input: &'a str,
+        reason: &'a str,
+    },
+    /// A batch: the batch stopped before this file.
+    BatchFileNotSigned {
+        input: &'a str,
+    },
+    BatchSummary {
+        signed: usize,
+        total: usize,
+    },
+    /// The key demands the PIN before each signature (`CKA_ALWAYS_AUTHENTICATE`).
+    KeyAsksPinEachTime,
+    /// `--out` names one signature file: it cannot take several files.
+    OutNeedsOneFile,
     /// `podpis-host` could not ask the person in Podpis's window (`why`: the channel's technical
     /// reason), so the page's call is refused.
     HostNoConsent {
@@ -597,6 +630,38 @@ pub fn phrase(p: Phrase<'_>, language: Language) -> String {
             format!("Signed {input} → {output} ({bytes} bytes)"),
         ),
         Phrase::Field(field) => field_words(field, l).to_owned(),
+        Phrase::BatchSigning {
+            index,
+            total,
+            input,
+        } => l.pick(
+            format!("[{}/{total}] Подписание: {input}…", index + 1),
+            format!("[{}/{total}] Signing {input}…", index + 1),
+        ),
+        Phrase::BatchFileFailed { input, reason } => l.pick(
+            format!("Не подписано: {input}: {reason}"),
+            format!("Not signed: {input}: {reason}"),
+        ),
+        Phrase::BatchFileNotSigned { input } => l.pick(
+            format!("Не подписано (подписание остановлено раньше): {input}"),
+            format!("Not signed (the batch stopped before it): {input}"),
+        ),
+        Phrase::BatchSummary { signed, total } => l.pick(
+            format!("Подписано файлов: {signed} из {total}."),
+            format!("Signed {signed} of {total} files."),
+        ),
+        Phrase::KeyAsksPinEachTime => l
+            .pick(
+                "Ключ требует PIN перед каждой подписью: Подпись передаёт ему введённый PIN для каждого файла (на считывателе с клавиатурой PIN вводится для каждого файла).",
+                "The key asks for the PIN before every signature: Podpis gives it the PIN you typed for each file (on a PIN-pad reader, enter it for each file).",
+            )
+            .to_owned(),
+        Phrase::OutNeedsOneFile => l
+            .pick(
+                "--out задаёт один файл подписи: с несколькими файлами или папкой подписи пишутся рядом с файлами (ФАЙЛ.p7s, ФАЙЛ.sig).",
+                "--out names one signature file: with several files or a folder, signatures are written beside the files (FILE.p7s, FILE.sig).",
+            )
+            .to_owned(),
         Phrase::HostNoConsent { why } => l.pick(
             format!("Не удалось спросить разрешения в окне Подписи ({why}): запрос страницы отклонён."),
             format!("Podpis's window could not ask for permission ({why}): the page's request is refused."),
@@ -785,6 +850,22 @@ mod tests {
                 output: "b",
                 bytes: 1,
             },
+            Phrase::BatchSigning {
+                index: 0,
+                total: 3,
+                input: "a",
+            },
+            Phrase::BatchFileFailed {
+                input: "a",
+                reason: "b",
+            },
+            Phrase::BatchFileNotSigned { input: "a" },
+            Phrase::BatchSummary {
+                signed: 1,
+                total: 3,
+            },
+            Phrase::KeyAsksPinEachTime,
+            Phrase::OutNeedsOneFile,
             Phrase::HostNoConsent { why: "w" },
             Phrase::BrowserRegistered { host: "/h" },
             Phrase::ManifestRemoved { path: "/m" },

@@ -215,7 +215,7 @@ impl Pkcs11Tier {
         tier
     }
 
-    fn module(&self, path: &Path) -> Result<&Module, TokenError> {
+    pub(crate) fn module(&self, path: &Path) -> Result<&Module, TokenError> {
         self.modules
             .iter()
             .find(|m| m.path() == path)

@@ -43,4 +43,4 @@ mod session;
 #[cfg(feature = "pkcs11")]
 pub use model::{Key, PinEntry, PinState, ToSign, Token, TokenContents, TokenId};
 #[cfg(feature = "pkcs11")]
-pub use module::Module;
+pub use module::{Module, SigningBatch};

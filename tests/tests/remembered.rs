@@ -29,6 +29,8 @@ fn the_last_chosen_certificate_is_preselected_and_cert_still_overrides() {
             &doc_s,
             "--out",
             &out_s,
+            // The same signature file each round: replacing it is asked for.
+            "--overwrite",
         ];
         if let Some(cert) = cert {
             args.extend(["--cert", cert]);

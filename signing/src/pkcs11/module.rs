@@ -197,6 +197,59 @@ impl Module {
         })
     }
 
+    /// Logs in once for many signatures with the key `key_id`: the checks and the login of
+    /// [`Self::sign`], after which each [`SigningBatch::sign`] is one signature in the same
+    /// session, and dropping the batch logs out. A wrong PIN (or any refusal of the login) is
+    /// the error here, before any signature. While the batch lives, the module's thread serves
+    /// it alone: other calls wait for it to end.
+    pub fn begin_batch(
+        &self,
+        token: &TokenId,
+        key_id: &[u8],
+        algorithm: KeyAlgorithm,
+        pin: Option<Pin>,
+        last_try: LastTry,
+    ) -> Result<SigningBatch, TokenError> {
+        let token = self.own(token)?;
+        let key_id = key_id.to_vec();
+        let deadline = self.deadline_for(pin.as_ref());
+        let (items, queue) = mpsc::channel::<ToSign>();
+        let (answer, answers) = mpsc::channel();
+        self.submit(Box::new(move |ctx| {
+            session::sign_batch(
+                ctx,
+                &token,
+                &key_id,
+                algorithm,
+                pin.as_ref(),
+                last_try,
+                &queue,
+                &answer,
+            );
+        }))?;
+        let mut batch = SigningBatch {
+            module: self.clone(),
+            algorithm,
+            items: Some(items),
+            answers,
+            deadline,
+            always_authenticate: false,
+        };
+        match batch.wait()? {
+            session::BatchAnswer::LoggedIn {
+                always_authenticate,
+            } => batch.always_authenticate = always_authenticate,
+            session::BatchAnswer::Signature(_) => {
+                return Err(Pkcs11Error::Call {
+                    function: "C_Login".into(),
+                    rv: "a signature before the login".into(),
+                }
+                .into())
+            }
+        }
+        Ok(batch)
+    }
+
     /// Changes the user PIN with `C_SetPIN`: the token checks `old` (a wrong one spends a try,
     /// reported as for signing), under the same last-try rule.
     pub fn change_pin(
@@ -254,35 +307,118 @@ impl Module {
         deadline: Duration,
         op: impl FnOnce(&Pkcs11) -> Result<T, TokenError> + Send + 'static,
     ) -> Result<T, TokenError> {
-        let unusable = || -> TokenError {
-            Pkcs11Error::ModuleUnusable {
-                module: self.inner.path.clone(),
-            }
-            .into()
-        };
-        if self.is_unusable() {
-            return Err(unusable());
-        }
         let (tx, rx) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |ctx| {
+        self.submit(Box::new(move |ctx| {
             // The caller may have stopped waiting: nothing to report to then.
             let _ = tx.send(op(ctx));
-        });
+        }))?;
+        self.wait_for(&rx, deadline)?
+    }
+
+    fn unusable_error(&self) -> TokenError {
+        Pkcs11Error::ModuleUnusable {
+            module: self.inner.path.clone(),
+        }
+        .into()
+    }
+
+    /// Queues `job` for the module's thread.
+    fn submit(&self, job: Job) -> Result<(), TokenError> {
+        if self.is_unusable() {
+            return Err(self.unusable_error());
+        }
         // The thread is gone only if the module panicked it (a crash would have taken the
         // whole process): the module is no longer usable either way.
-        let jobs = self.inner.jobs.as_ref().ok_or_else(unusable)?;
-        jobs.send(job).map_err(|_| unusable())?;
+        let jobs = self
+            .inner
+            .jobs
+            .as_ref()
+            .ok_or_else(|| self.unusable_error())?;
+        jobs.send(job).map_err(|_| self.unusable_error())
+    }
+
+    /// One answer from the module's thread, waited for at most `deadline`; past it the module is
+    /// marked unusable (its thread may be stuck inside the module).
+    fn wait_for<T>(&self, rx: &mpsc::Receiver<T>, deadline: Duration) -> Result<T, TokenError> {
         match rx.recv_timeout(deadline) {
-            Ok(result) => result,
+            Ok(answer) => Ok(answer),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 self.inner.unusable.store(true, Ordering::SeqCst);
                 Err(CardError::NotResponding.into())
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 self.inner.unusable.store(true, Ordering::SeqCst);
-                Err(unusable())
+                Err(self.unusable_error())
             }
         }
+    }
+}
+
+/// Signatures made in one login ([`Module::begin_batch`]). Each [`Self::sign`] waits at most the
+/// module's deadline for its own signature; dropping the batch ends it with a logout on the
+/// module's thread.
+pub struct SigningBatch {
+    module: Module,
+    algorithm: KeyAlgorithm,
+    /// `None` once closed: the module's thread then logs out and takes the next call.
+    items: Option<mpsc::Sender<ToSign>>,
+    answers: mpsc::Receiver<Result<session::BatchAnswer, TokenError>>,
+    deadline: Duration,
+    always_authenticate: bool,
+}
+
+impl SigningBatch {
+    /// Whether the key demands the PIN before every signature (`CKA_ALWAYS_AUTHENTICATE`): the
+    /// tier then logs in again, context-specific, with the same PIN before each one (on a PIN
+    /// pad, the person enters it on the reader each time).
+    pub fn always_authenticate(&self) -> bool {
+        self.always_authenticate
+    }
+
+    /// One signature, raw as [`Module::sign`] gives it. After an error the batch is over: the
+    /// module's thread has logged out, and every later call says the module is unusable.
+    pub fn sign(&mut self, to_sign: ToSign) -> Result<Vec<u8>, TokenError> {
+        let algorithm = self.algorithm;
+        if to_sign.digest.len() != algorithm.hash_len() {
+            return Err(TokenError::HashLength {
+                algorithm,
+                expected: algorithm.hash_len(),
+                actual: to_sign.digest.len(),
+            });
+        }
+        let items = self
+            .items
+            .as_ref()
+            .ok_or_else(|| self.module.unusable_error())?;
+        if items.send(to_sign).is_err() {
+            self.items = None;
+            return Err(self.module.unusable_error());
+        }
+        match self.wait() {
+            Ok(session::BatchAnswer::Signature(signature)) => Ok(signature),
+            Ok(session::BatchAnswer::LoggedIn { .. }) => Err(Pkcs11Error::Call {
+                function: "C_Sign".into(),
+                rv: "a second login answer".into(),
+            }
+            .into()),
+            Err(e) => {
+                self.items = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn wait(&self) -> Result<session::BatchAnswer, TokenError> {
+        self.module.wait_for(&self.answers, self.deadline)?
+    }
+}
+
+impl std::fmt::Debug for SigningBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningBatch")
+            .field("module", &self.module.inner.path)
+            .field("always_authenticate", &self.always_authenticate)
+            .finish()
     }
 }
 

@@ -470,9 +470,20 @@ fn sign_logged_in(
     to_sign: &ToSign,
     pin: Option<&Pin>,
 ) -> Result<Vec<u8>, TokenError> {
-    let module = id.module.as_path();
-    let err = |e| map_error(e, module);
-    let key = session
+    let key = private_key(session, id, key_id)?;
+    sign_with_key(ctx, session, id, slot, &key, algorithm, to_sign, pin)
+}
+
+/// The private key with `CKA_ID` `key_id`, visible once logged in, and whether it demands the PIN
+/// again for every signature.
+struct PrivateKey {
+    handle: cryptoki::object::ObjectHandle,
+    always_authenticate: bool,
+}
+
+fn private_key(session: &Session, id: &TokenId, key_id: &[u8]) -> Result<PrivateKey, TokenError> {
+    let err = |e| map_error(e, id.module.as_path());
+    let handle = session
         .find_objects(&[
             Attribute::Class(ObjectClass::PRIVATE_KEY),
             Attribute::Id(key_id.to_vec()),
@@ -484,10 +495,105 @@ fn sign_logged_in(
             id: hex::encode(key_id),
         })?;
     let always_authenticate = session
-        .get_attributes(key, &[AttributeType::AlwaysAuthenticate])
+        .get_attributes(handle, &[AttributeType::AlwaysAuthenticate])
         .map_err(err)?
         .into_iter()
         .any(|a| a == Attribute::AlwaysAuthenticate(true));
+    Ok(PrivateKey {
+        handle,
+        always_authenticate,
+    })
+}
+
+/// What a batch's job on the module thread tells its caller: first the login's outcome (with
+/// whether the key asks for the PIN at every signature), then one answer per signature asked.
+pub(crate) enum BatchAnswer {
+    LoggedIn { always_authenticate: bool },
+    Signature(Vec<u8>),
+}
+
+/// One `C_Login` for many signatures: the checks and the login of [`sign`], then a signature for
+/// each item received until the caller closes `items` (or one fails: the batch stops there),
+/// then the logout. A key with `CKA_ALWAYS_AUTHENTICATE` still gets its context-specific login
+/// before each signature, with the same PIN; the caller hears so with the login's outcome.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sign_batch(
+    ctx: &Pkcs11,
+    id: &TokenId,
+    key_id: &[u8],
+    algorithm: KeyAlgorithm,
+    pin: Option<&Pin>,
+    last_try: LastTry,
+    items: &std::sync::mpsc::Receiver<ToSign>,
+    answers: &std::sync::mpsc::Sender<Result<BatchAnswer, TokenError>>,
+) {
+    let module = id.module.as_path();
+    let logged_in = (|| {
+        let (slot, info) = check_token(ctx, id)?;
+        let state = pin_state(&info);
+        before_login(state.condition, last_try, TokenError::PinBlocked)?;
+        if state.to_be_changed {
+            return Err(Pkcs11Error::PinExpired.into());
+        }
+        if pin.is_none() && state.entry == PinEntry::Keyboard {
+            return Err(Pkcs11Error::PinRequired.into());
+        }
+        if let Some(pin) = pin {
+            check_length(pin, &state, TokenError::PinFormat)?;
+        }
+        let session = ctx
+            .open_ro_session(slot)
+            .map_err(|e| map_error(e, module))?;
+        logout(&session);
+        login(ctx, &session, id, slot, UserType::User, pin)?;
+        match private_key(&session, id, key_id) {
+            Ok(key) => Ok((session, slot, key)),
+            Err(e) => {
+                logout(&session);
+                Err(e)
+            }
+        }
+    })();
+    let (session, slot, key) = match logged_in {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = answers.send(Err(e));
+            return;
+        }
+    };
+    let told = answers.send(Ok(BatchAnswer::LoggedIn {
+        always_authenticate: key.always_authenticate,
+    }));
+    if told.is_ok() {
+        // The caller waits for each answer before it sends the next item.
+        while let Ok(item) = items.recv() {
+            let signed = sign_with_key(ctx, &session, id, slot, &key, algorithm, &item, pin);
+            let failed = signed.is_err();
+            if answers.send(signed.map(BatchAnswer::Signature)).is_err() || failed {
+                break;
+            }
+        }
+    }
+    logout(&session);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_with_key(
+    ctx: &Pkcs11,
+    session: &Session,
+    id: &TokenId,
+    slot: Slot,
+    key: &PrivateKey,
+    algorithm: KeyAlgorithm,
+    to_sign: &ToSign,
+    pin: Option<&Pin>,
+) -> Result<Vec<u8>, TokenError> {
+    let module = id.module.as_path();
+    let err = |e| map_error(e, module);
+    let PrivateKey {
+        handle: key,
+        always_authenticate,
+    } = *key;
     let mut plan = mechanism::plan(algorithm, to_sign, always_authenticate)?;
     // The hash-and-sign mechanism chosen for a key that always authenticates may be missing
     // (SoftHSM 2.6 has no CKM_ECDSA_SHA256): the raw one, through C_SignUpdate, is the other way.
