@@ -61,8 +61,13 @@ demo: build
 
 # The .deb of the desktop app (release build, tauri-cli from crates.io), in
 # target/release/bundle/deb/.
+# The .deb: the desktop app, and for the browsers podpis-host, the CLI, the system-wide host
+# manifests and the extension (unpacked, and the Firefox .xpi), staged in target/package by
+# scripts/package-browser.sh and mapped in by src-tauri/tauri.conf.json (bundle.linux.deb.files).
 package: ui
 	command -v cargo-tauri >/dev/null || cargo install --locked tauri-cli@^2
+	cargo build --release -p host -p cli
+	scripts/package-browser.sh target/package
 	cd src-tauri && cargo tauri build --bundles deb
 
 # The measurements of BENCHMARKS.md, printed as Markdown, from release builds (what a user runs).
