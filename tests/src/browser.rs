@@ -91,6 +91,12 @@ impl Browser {
     /// As [`start`](Self::start), with `envs` in the environment chromedriver passes to
     /// Chromium, and Chromium to every `podpis-host` it starts.
     pub fn start_with(envs: &[(&str, &OsStr)]) -> Self {
+        Self::start_in(None, envs)
+    }
+
+    /// As [`start_with`](Self::start_with); the hosts' `PODPIS_DATA_DIR` is `data` when given
+    /// (the desktop app's, so that a host finds the app's consent socket), else a new folder.
+    pub fn start_in(data: Option<&Path>, envs: &[(&str, &OsStr)]) -> Self {
         let (xvfb, display) = start_xvfb();
         let dir = tempfile::Builder::new()
             .prefix("browser-")
@@ -98,7 +104,7 @@ impl Browser {
             .expect("dir")
             .keep();
         let profile = dir.join("profile");
-        let data = dir.join("data");
+        let data = data.map_or_else(|| dir.join("data"), Path::to_path_buf);
         fs::create_dir_all(profile.join("NativeMessagingHosts")).expect("profile");
         fs::create_dir_all(&data).expect("data");
         // Chromium reads a per-profile host manifest from <user-data-dir>/NativeMessagingHosts
@@ -309,6 +315,48 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    pub fn type_into(&self, selector: &str, text: &str) {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    pub fn attribute(&self, selector: &str, name: &str) -> Option<String> {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/attribute/{name}"),
+            None,
+        )["value"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Waits until the element's attribute `name` is one of `wanted`, and returns it.
+    pub fn wait_attribute(
+        &self,
+        selector: &str,
+        name: &str,
+        wanted: &[&str],
+        timeout: Duration,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = self.attribute(selector, name).unwrap_or_default();
+            if wanted.contains(&now.as_str()) {
+                return now;
+            }
+            if Instant::now() > deadline {
+                self.try_screenshot("wait-attribute");
+                panic!("{selector}[{name}] never became one of {wanted:?}; last: {now:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Turns the extension's sandbox mode on or off through its options page, as a person does

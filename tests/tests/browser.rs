@@ -10,7 +10,8 @@ use base64::Engine as _;
 use podpis_tests::browser::{
     alive, signal, test_page, Browser, PageServer, EXTENSION_ID, HOST_NAME,
 };
-use podpis_tests::{repo, VirtualCard};
+use podpis_tests::portal::Portal;
+use podpis_tests::{profile, repo, VirtualCard};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
@@ -334,4 +335,84 @@ fn an_allowed_origin_lists_the_card_through_the_whole_chain() {
     let freed = browser.ifc(json!({"func_name": "free_x509", "params": {"x509Handle": handle}}));
     assert_eq!(freed, json!({"error_code": 0}));
     browser.screenshot("listing-allowed");
+}
+
+#[test]
+fn the_sandbox_portals_page_lists_the_card_through_the_extension() {
+    let card = VirtualCard::start("entrepreneur");
+    let portal = Portal::start(&[]);
+    let browser = Browser::start();
+    browser.set_sandbox_mode(true);
+    browser.allow_origin(&portal.url);
+    let person = &profile("entrepreneur").person;
+
+    browser.goto(&format!("{}/login?lang=en", portal.url));
+    browser.type_into("#login", &person.phone);
+    browser.type_into("#password", &person.password);
+    browser.click("#login-submit");
+    browser.find("#confirm-form");
+    // The page waits 2 s for the markers (as the portal's widget does), then lists.
+    let state = browser.wait_attribute(
+        "#status",
+        "data-state",
+        &["ready", "no-certificates", "plugin-missing", "error"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(state, "ready", "status: {}", browser.text("#status"));
+    // Our card's key 01, among whatever other tests' cards are in the other reader.
+    let radios = browser.script(
+        "return [...document.querySelectorAll('input[name=certificate]')].map(r => \
+           [r.value, (r.labels[0] || {}).textContent || '']);",
+        json!([]),
+    );
+    // Our card's key 01, among whatever other tests' cards are in the other reader (another
+    // entrepreneur card has the same holder but another certificate serial): choosing it shows
+    // our certificate's serial in the details, as get_x509_info gave it to the page.
+    let serial = card_serial_hex(&card.certificate());
+    let candidates: Vec<String> = radios
+        .as_array()
+        .expect("radios")
+        .iter()
+        .filter(|r| {
+            r[0].as_str().unwrap_or("").ends_with("/01")
+                && r[1].as_str().unwrap_or("").contains(&person.surname)
+        })
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect();
+    // The details' values (dd), each exactly: the serial must be one of them, not a substring.
+    let details = "const d = document.getElementById('cert-details'); \
+                   return d.hidden ? [] : [...d.querySelectorAll('dd')] \
+                     .map(v => v.textContent.trim().toUpperCase());";
+    let chosen = candidates.iter().find(|container| {
+        browser.click(&format!("input[name=certificate][value=\"{container}\"]"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let shown = browser.script(details, json!([]));
+            if shown
+                .as_array()
+                .is_some_and(|v| v.iter().any(|t| *t == *serial))
+            {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    assert!(
+        chosen.is_some(),
+        "no offered certificate is the card's (serial {serial}): {radios}"
+    );
+    browser.screenshot("portal-page-listing");
+}
+
+/// The certificate's serial number as upper-case hex, as the host writes `cert_sn`.
+fn card_serial_hex(der: &[u8]) -> String {
+    let cert = openssl::x509::X509::from_der(der).expect("certificate");
+    cert.serial_number()
+        .to_bn()
+        .and_then(|bn| bn.to_hex_str().map(|s| s.to_string()))
+        .expect("serial")
+        .to_uppercase()
 }
