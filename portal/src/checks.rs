@@ -312,7 +312,13 @@ pub fn challenge_nonce(content: &[u8]) -> Result<&str, ApiError> {
     }
     text.rsplit_once(" nonce=")
         .map(|(_, nonce)| nonce)
-        .filter(|nonce| !nonce.is_empty())
+        // A nonce is base64url (`random_token`): anything else names no challenge.
+        .filter(|nonce| {
+            !nonce.is_empty()
+                && nonce
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .ok_or_else(not_a_challenge)
 }
 
@@ -840,6 +846,7 @@ mod tests {
             &b"nonce=nonce-1"[..],
             b"podpis-browser-challenge/1 origin=x",
             b"podpis-browser-challenge/1 nonce=",
+            b"podpis-browser-challenge/1 nonce=nonce-1\n",
             b"\xff\xfe",
         ] {
             assert_eq!(
