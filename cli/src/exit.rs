@@ -23,6 +23,19 @@ pub const NOT_LOGGED_IN: u8 = 9;
 /// A batch of files where some were signed and others not (each file's line says which).
 pub const PARTIAL: u8 = 10;
 
+/// `podpis verify`: a signature that is not valid, and one that could not be fully checked.
+pub const INVALID: u8 = 11;
+pub const COULD_NOT_CHECK: u8 = 12;
+
+/// The exit code of a verification's verdict.
+pub fn verdict(verdict: verify::Verdict) -> u8 {
+    match verdict {
+        verify::Verdict::Valid => 0,
+        verify::Verdict::Invalid => INVALID,
+        verify::Verdict::CouldNotCheck => COULD_NOT_CHECK,
+    }
+}
+
 pub fn code(failure: &Failure) -> u8 {
     match failure {
         Failure::Flow(e) => flow(e),
@@ -275,11 +288,6 @@ mod tests {
     #[test]
     fn the_readme_table_of_exit_codes_is_the_code_both_ways() {
         let table = readme_table();
-        assert_eq!(
-            table.keys().copied().collect::<Vec<_>>(),
-            (0..=10).collect::<Vec<u8>>(),
-            "the README lists every exit code from 0 to 10"
-        );
         let mut seen: BTreeSet<(u8, String)> = BTreeSet::new();
         for failure in every_failure() {
             let (exit, code) = (code(&failure), failure.code());
@@ -289,6 +297,23 @@ mod tests {
             );
             seen.insert((exit, code));
         }
+        // `podpis verify`'s reasons, each with the exit of its verdict.
+        for reason in verify::Reason::ALL {
+            let exit = verdict(reason.verdict());
+            assert!(
+                table[&exit].contains(reason.as_str()),
+                "verify's {} exits with {exit}, which the README does not say",
+                reason.as_str()
+            );
+            seen.insert((exit, reason.as_str().to_owned()));
+        }
+        let mut exits: BTreeSet<u8> = seen.iter().map(|(exit, _)| *exit).collect();
+        exits.insert(0);
+        assert_eq!(
+            table.keys().copied().collect::<BTreeSet<u8>>(),
+            exits,
+            "the README lists every exit code there is, and no other"
+        );
         for (exit, codes) in &table {
             for code in codes {
                 assert!(

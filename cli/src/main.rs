@@ -10,6 +10,7 @@ mod exit;
 mod failure;
 mod pin;
 mod prompt;
+mod verification;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +108,31 @@ enum Command {
     },
     /// Checks pcscd, readers, cards, certificates, the portal and the keyring, with hints.
     Diagnose,
+    /// Checks a signature file (.p7s, .sig: DER, PEM or Base64; ours or another tool's): for
+    /// each signer, whether it is valid and why not, the certificate, the chain and its
+    /// revocation. Exits 0 valid, 11 invalid, 12 could not check.
+    Verify {
+        /// The signature file.
+        #[arg(value_name = "FILE.p7s")]
+        file: PathBuf,
+        /// The signed document, for a detached signature.
+        #[arg(long, value_name = "FILE")]
+        content: Option<PathBuf>,
+        /// A root certificate to trust besides the system's (PEM or DER; a file of several
+        /// may carry intermediate CAs too); repeatable.
+        #[arg(long = "trust", value_name = "PEM")]
+        trust: Vec<PathBuf>,
+        /// A CRL to check certificates against (PEM or DER); repeatable. A certificate whose
+        /// CA has none here is looked up at its distribution points.
+        #[arg(long = "crl", value_name = "FILE")]
+        crls: Vec<PathBuf>,
+        /// Sandbox mode: trust the sandbox's test PKI in DIR too (root.pem, ca.pem, its CRLs).
+        #[arg(long, value_name = "DIR")]
+        sandbox: Option<PathBuf>,
+        /// Use no network: no CRL downloads, no OCSP (revocation only by --crl files).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Changes the card's PIN, or unblocks it with the PUK.
     Pin {
         #[command(subcommand)]
@@ -220,6 +246,15 @@ fn main() -> ExitCode {
     // call loads the module, reports and exits.
     signing::pkcs11::probe::serve_if_asked();
     let cli = Cli::parse();
+    if let Command::Verify { .. } = &cli.command {
+        // GOST signatures need Debian's GOST engine in this process, loaded through
+        // OPENSSL_CONF before OpenSSL initialises (nothing has touched it yet, no thread runs).
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(client::default_data_dir);
+        verify::engine::prepare_gost_engine(&data_dir);
+    }
     let common = Common {
         json: cli.json,
         language: cli.lang,
@@ -271,6 +306,24 @@ fn main() -> ExitCode {
         }
         Command::Outbox { action } => account::outbox(&common, action.is_some()),
         Command::Diagnose => account::diagnose(&common),
+        Command::Verify {
+            file,
+            content,
+            trust,
+            crls,
+            sandbox,
+            offline,
+        } => verification::run(
+            &common,
+            &verification::VerifyArgs {
+                file: &file,
+                content: content.as_deref(),
+                trust: &trust,
+                crls: &crls,
+                sandbox: sandbox.as_deref(),
+                offline,
+            },
+        ),
         Command::Pin { action } => match action {
             PinCommand::Change(card) => pin::run(&common, client::pin::PinAction::Change, &card),
             PinCommand::Unblock(card) => pin::run(&common, client::pin::PinAction::Unblock, &card),

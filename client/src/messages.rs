@@ -725,6 +725,148 @@ fn field_words(field: Field, l: Language) -> &'static str {
     }
 }
 
+/// Words for a verification's verdict: the first line of `podpis verify` and the Verify screen.
+pub fn verify_verdict(verdict: verify::Verdict, language: Language) -> &'static str {
+    let (ru, en) = match verdict {
+        verify::Verdict::Valid => ("Подпись действительна.", "The signature is valid."),
+        verify::Verdict::Invalid => ("Подпись недействительна.", "The signature is not valid."),
+        verify::Verdict::CouldNotCheck => (
+            "Подпись не удалось проверить полностью.",
+            "The signature could not be fully checked.",
+        ),
+    };
+    language.pick(ru, en)
+}
+
+/// Words for why a signature is not valid, or could not be checked: what it means and what to do.
+pub fn verify_reason(reason: verify::Reason, language: Language) -> &'static str {
+    use verify::Reason as R;
+    let (ru, en) = match reason {
+        R::Malformed => ("Файл не является электронной подписью CMS: его не удалось прочитать.", "The file is not a CMS signature: it could not be read."),
+        R::NoSigners => ("В файле подписи нет ни одной подписи.", "The signature file holds no signer."),
+        R::ContentMissing => ("Подпись отсоединённая: укажите подписанный документ (--content ФАЙЛ), без него её не проверить.", "The signature is detached: give the signed document (--content FILE); without it the signature cannot be checked."),
+        R::ContentChanged => ("Документ не совпадает с подписанным: его изменили после подписания, или это другой файл.", "The document is not the one that was signed: it was changed after signing, or it is another file."),
+        R::SignatureInvalid => ("Значение подписи не сходится с ключом сертификата: подпись повреждена или подделана.", "The signature value does not verify with the certificate's key: the signature is damaged or forged."),
+        R::SignerCertificateMissing => ("В файле нет сертификата подписанта, поэтому подпись не проверить.", "The signer's certificate is not in the file, so the signature cannot be checked."),
+        R::SigningCertificateMismatch => ("Атрибут подписи signingCertificate указывает на другой сертификат, чем тот, с которым она проверяется.", "The signature's signingCertificate attribute names another certificate than the one it verifies with."),
+        R::CertificateExpired => ("На момент подписания срок действия сертификата из цепочки уже истёк.", "A certificate of the chain had expired at the signing time."),
+        R::CertificateNotYetValid => ("На момент подписания сертификат из цепочки ещё не действовал.", "A certificate of the chain was not valid yet at the signing time."),
+        R::CertificateRevoked => ("Сертификат из цепочки отозван удостоверяющим центром.", "A certificate of the chain has been revoked by its certification authority."),
+        R::CertificateUntrusted => ("Цепочка сертификатов не ведёт к доверенному корневому сертификату. Если вы доверяете этому УЦ, добавьте его корень (--trust ФАЙЛ или в настройках).", "The certificate chain does not lead to a trusted root. If you trust this CA, add its root (--trust FILE, or in the settings)."),
+        R::RevocationUnavailable => ("Не удалось узнать, отозван ли сертификат: нет списка отзыва (CRL), и служба OCSP не ответила (или проверка шла без сети). Укажите CRL (--crl ФАЙЛ) или проверьте с доступом к сети.", "Whether a certificate is revoked could not be learnt: no CRL, and no OCSP answer (or the check ran offline). Give a CRL (--crl FILE), or check with network access."),
+        R::GostUnavailable => ("Подпись по ГОСТ, а модуль ГОСТ для OpenSSL не загружен: проверить её здесь нельзя. Установите пакет libengine-gost-openssl.", "A GOST signature, and OpenSSL's GOST engine is not loaded: it cannot be checked here. Install the libengine-gost-openssl package."),
+        R::AlgorithmUnsupported => ("Алгоритм подписи здесь не поддерживается, проверить её нельзя.", "The signature's algorithm is not supported here; it cannot be checked."),
+    };
+    language.pick(ru, en)
+}
+
+/// The other words of a verification report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyPhrase<'a> {
+    /// The file and how it is made.
+    File {
+        path: &'a str,
+        cades: bool,
+        attached: bool,
+    },
+    Signer {
+        number: usize,
+    },
+    Qualified(bool),
+    SigningTime,
+    NoSigningTime,
+    Chain,
+    Revocation(verify::RevocationStatus),
+    /// Where a trusted root came from.
+    Root(&'a verify::Source),
+    TrustedRoots,
+    SystemStore {
+        path: &'a str,
+        count: usize,
+    },
+    NoRoots,
+    Crls,
+    Online(bool),
+    Details,
+}
+
+/// Words for a [`VerifyPhrase`].
+pub fn verify_phrase(p: VerifyPhrase<'_>, language: Language) -> String {
+    use verify::RevocationStatus as S;
+    let l = language;
+    match p {
+        VerifyPhrase::File {
+            path,
+            cades,
+            attached,
+        } => {
+            let form = if cades { "CAdES-BES" } else { "CMS" };
+            l.pick(
+                format!(
+                    "Файл: {path} ({form}, {})",
+                    if attached { "документ внутри" } else { "отсоединённая" }
+                ),
+                format!(
+                    "File: {path} ({form}, {})",
+                    if attached { "attached" } else { "detached" }
+                ),
+            )
+        }
+        VerifyPhrase::Signer { number } => {
+            l.pick(format!("Подписант {number}:"), format!("Signer {number}:"))
+        }
+        VerifyPhrase::Qualified(yes) => match yes {
+            true => l.pick("квалифицированный: да", "qualified: yes"),
+            false => l.pick("квалифицированный: нет", "qualified: no"),
+        }
+        .to_owned(),
+        VerifyPhrase::SigningTime => l.pick("время подписи:", "signed at:").to_owned(),
+        VerifyPhrase::NoSigningTime => l
+            .pick("время подписи не указано", "no signing time given")
+            .to_owned(),
+        VerifyPhrase::Chain => l.pick("цепочка:", "chain:").to_owned(),
+        VerifyPhrase::Revocation(status) => match status {
+            S::Good => l.pick("не отозван", "not revoked"),
+            S::Revoked => l.pick("ОТОЗВАН", "REVOKED"),
+            S::Unavailable => l.pick("состояние отзыва неизвестно", "revocation state unknown"),
+            S::TrustAnchor => l.pick("доверенный корень", "trusted root"),
+            S::NotChecked => l.pick("отзыв не проверялся", "revocation not checked"),
+        }
+        .to_owned(),
+        VerifyPhrase::Root(source) => match source {
+            verify::Source::System(_) => l.pick("системное хранилище", "the system store").to_owned(),
+            verify::Source::User(path) => l.pick(
+                format!("добавлен вами: {}", path.display()),
+                format!("added by you: {}", path.display()),
+            ),
+            verify::Source::Sandbox(path) => l.pick(
+                format!("тестовый УЦ песочницы: {}", path.display()),
+                format!("the sandbox's test CA: {}", path.display()),
+            ),
+        },
+        VerifyPhrase::TrustedRoots => l.pick("Доверенные корни:", "Trusted roots:").to_owned(),
+        VerifyPhrase::SystemStore { path, count } => l.pick(
+            format!("системное хранилище {path} ({count})"),
+            format!("the system store {path} ({count})"),
+        ),
+        VerifyPhrase::NoRoots => l.pick("нет ни одного", "none").to_owned(),
+        VerifyPhrase::Crls => l.pick("Списки отзыва:", "CRLs:").to_owned(),
+        VerifyPhrase::Online(true) => l
+            .pick(
+                "Списки отзыва по адресам из сертификатов и службы OCSP запрашивались по сети.",
+                "CRLs at the certificates' addresses and OCSP responders were asked over the network.",
+            )
+            .to_owned(),
+        VerifyPhrase::Online(false) => l
+            .pick(
+                "Проверка без сети (--offline): отзыв проверялся только по указанным спискам.",
+                "Checked offline (--offline): revocation only by the CRL files given.",
+            )
+            .to_owned(),
+        VerifyPhrase::Details => l.pick("подробности OpenSSL:", "OpenSSL says:").to_owned(),
+    }
+}
+
 /// Whether an answer to a yes/no question is yes, in either language.
 pub fn is_yes(answer: &str) -> bool {
     matches!(
@@ -929,6 +1071,65 @@ mod tests {
     }
 
     #[test]
+    fn every_verification_word_is_said_in_both_languages() {
+        let mut all: Vec<(String, String)> = Vec::new();
+        for verdict in [
+            verify::Verdict::Valid,
+            verify::Verdict::Invalid,
+            verify::Verdict::CouldNotCheck,
+        ] {
+            let pair = |l| verify_verdict(verdict, l).to_owned();
+            all.push((pair(Language::Russian), pair(Language::English)));
+        }
+        for reason in verify::Reason::ALL {
+            let pair = |l| verify_reason(*reason, l).to_owned();
+            all.push((pair(Language::Russian), pair(Language::English)));
+        }
+        let source = verify::Source::User("/r.pem".into());
+        let phrases = [
+            VerifyPhrase::File {
+                path: "a.p7s",
+                cades: true,
+                attached: false,
+            },
+            VerifyPhrase::Signer { number: 1 },
+            VerifyPhrase::Qualified(true),
+            VerifyPhrase::Qualified(false),
+            VerifyPhrase::SigningTime,
+            VerifyPhrase::NoSigningTime,
+            VerifyPhrase::Chain,
+            VerifyPhrase::Revocation(verify::RevocationStatus::Good),
+            VerifyPhrase::Revocation(verify::RevocationStatus::Revoked),
+            VerifyPhrase::Revocation(verify::RevocationStatus::Unavailable),
+            VerifyPhrase::Revocation(verify::RevocationStatus::TrustAnchor),
+            VerifyPhrase::Revocation(verify::RevocationStatus::NotChecked),
+            VerifyPhrase::Root(&source),
+            VerifyPhrase::TrustedRoots,
+            VerifyPhrase::SystemStore {
+                path: "/etc/ssl/certs/ca-certificates.crt",
+                count: 3,
+            },
+            VerifyPhrase::NoRoots,
+            VerifyPhrase::Crls,
+            VerifyPhrase::Online(true),
+            VerifyPhrase::Online(false),
+            VerifyPhrase::Details,
+        ];
+        for p in phrases {
+            all.push((
+                verify_phrase(p, Language::Russian),
+                verify_phrase(p, Language::English),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (ru, en) in &all {
+            assert!(has_cyrillic(ru), "{ru}");
+            assert!(english(en) && !en.is_empty(), "{en}");
+            assert!(seen.insert(en.clone()), "said twice: {en}");
+        }
+    }
+
+    #[test]
     fn languages_come_from_their_codes() {
         assert_eq!("ru".parse(), Ok(Language::Russian));
         assert_eq!("EN".parse(), Ok(Language::English));
@@ -965,6 +1166,7 @@ mod tests {
             "src-tauri",
             "portal",
             "host",
+            "verify",
         ] {
             let mut files = Vec::new();
             rust_files(&root.join(krate).join("src"), &mut files);

@@ -16,7 +16,8 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod limits;
-pub mod ocsp;
+// OCSP and its transport are shared with the CLI and the app (crate `verify`).
+pub use ::verify::ocsp;
 pub mod pages;
 pub mod passwords;
 pub mod routes;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::{Config, Limits, Retention, Running, StartError};
 
-/// Where Debian's OpenSSL 3 GOST engine lives (package `libengine-gost-openssl`).
-pub const GOST_ENGINE: &str = "/usr/lib/x86_64-linux-gnu/engines-3/gost.so";
+// The engine's setup lives with the verification it serves; re-exported for the app.
+pub use ::verify::engine::{gost_engine_config, prepare_gost_engine, GOST_ENGINE};
 
 /// The sandbox's usual address, which the CLI also assumes (`client::SANDBOX_PORTAL`).
 pub const ADDRESS: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8780));
@@ -28,31 +28,6 @@ pub enum SandboxError {
     Seed(String),
     #[error(transparent)]
     Start(#[from] StartError),
-}
-
-/// The OpenSSL configuration that loads the GOST engine at `engine` for every algorithm.
-pub fn gost_engine_config(engine: &Path) -> String {
-    format!(
-        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n[engine_section]\ngost = gost_section\n\
-         [gost_section]\nengine_id = gost\ndynamic_path = {}\ndefault_algorithms = ALL\n",
-        engine.display()
-    )
-}
-
-/// OpenSSL loads engines from the configuration named by OPENSSL_CONF when it initialises, once.
-/// So call this first thing in `main`: before anything touches OpenSSL, and before any thread
-/// exists (changing the environment races with threads reading it). It writes the configuration
-/// into `data_dir` and points OPENSSL_CONF at it, unless OPENSSL_CONF is set already or the
-/// engine is not installed; then the sandbox will report that the engine is missing.
-pub fn prepare_gost_engine(data_dir: &Path) {
-    if std::env::var_os("OPENSSL_CONF").is_some() || !Path::new(GOST_ENGINE).exists() {
-        return;
-    }
-    let path = data_dir.join("openssl-gost.cnf");
-    let config = gost_engine_config(Path::new(GOST_ENGINE));
-    if std::fs::create_dir_all(data_dir).is_ok() && std::fs::write(&path, config).is_ok() {
-        std::env::set_var("OPENSSL_CONF", &path);
-    }
 }
 
 /// Starts a sandbox portal with its database in `dir` (created when missing), its test accounts
@@ -97,15 +72,6 @@ pub async fn start(dir: &Path, pki: &Path) -> Result<Running, SandboxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_engine_configuration_names_the_engine_for_all_algorithms() {
-        let config = gost_engine_config(Path::new("/opt/engines/gost.so"));
-        assert!(config.starts_with("openssl_conf = openssl_init\n"));
-        assert!(config.contains("\nengine_id = gost\n"));
-        assert!(config.contains("\ndynamic_path = /opt/engines/gost.so\n"));
-        assert!(config.contains("\ndefault_algorithms = ALL\n"));
-    }
 
     #[test]
     fn without_its_test_pki_the_sandbox_does_not_start() {

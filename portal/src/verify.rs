@@ -11,12 +11,14 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::{Stack, StackRef};
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Crl, X509Name, X509NameRef, X509Ref, X509StoreContext, X509};
+use openssl::x509::{X509Crl, X509Name, X509Ref, X509StoreContext, X509};
 use protocol::codes;
 use signing::certificate::CertificateInfo;
 
 use crate::error::ApiError;
 use crate::ocsp;
+// Names printed as the CLI's verification prints them.
+use ::verify::trust::name_text;
 
 /// OpenSSL's CMS_CADES: check signingCertificateV2 too (design.md, GOST bytes).
 const CMS_CADES: u32 = 0x100000;
@@ -146,18 +148,6 @@ impl TrustStore {
         builder.set_param(&param).map_err(ApiError::internal)?;
         Ok(builder.build())
     }
-}
-
-/// A name as OpenSSL prints it in one line, for messages.
-fn name_text(name: &X509NameRef) -> String {
-    name.entries()
-        .map(|entry| {
-            let field = entry.object().nid().short_name().unwrap_or("?");
-            let value = entry.data().to_string().unwrap_or_default();
-            format!("{field}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What a verified request carries.

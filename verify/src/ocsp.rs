@@ -1,6 +1,7 @@
 //! OCSP (RFC 6960) for the certificates of a verified chain that name a responder in their
 //! Authority Information Access: the request is built, the response verified and read by
-//! OpenSSL; the transport is a plain HTTP/1.0 POST, bounded in time and size, written here.
+//! OpenSSL; the transport is a plain HTTP/1.0 POST, bounded in time and size, written here. The
+//! same transport fetches a CRL from its distribution point ([`get`]): a GET, no redirects.
 //!
 //! Why by hand: OCSP travels over `http://` (the response is signed, RFC 6960 appendix A), the
 //! verification runs on a blocking thread where an async client cannot be waited for, and
@@ -38,17 +39,17 @@ pub enum Status {
 /// Why the status of a certificate could not be learnt.
 #[derive(Debug, thiserror::Error)]
 pub enum OcspError {
-    #[error("the responder's address {0} is not an http:// URL this portal can reach")]
+    #[error("the address {0} is not a plain http:// URL (only those are spoken to)")]
     Url(String),
-    #[error("cannot reach the responder {0}: {1}")]
+    #[error("cannot reach {0}: {1}")]
     Connect(String, std::io::Error),
-    #[error("the responder {0} did not answer in time")]
+    #[error("{0} did not answer in time")]
     Timeout(String),
-    #[error("the responder {0} answered with HTTP status {1}")]
+    #[error("{0} answered with HTTP status {1}")]
     Http(String, String),
-    #[error("the responder {0} answered with something that is not an HTTP response")]
+    #[error("{0} answered with something that is not an HTTP response")]
     Garbled(String),
-    #[error("the responder {0} answered with more than {MAX_RESPONSE} bytes")]
+    #[error("the server {0} answered with more than it may")]
     TooLarge(String),
     #[error("the responder {0} refused the request (OCSP status {1})")]
     Refused(String, i32),
@@ -120,6 +121,22 @@ pub fn status(
 /// `POST url` with an OCSP request; the response body. One connection, HTTP/1.0, everything
 /// within `timeout`.
 pub fn post(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, OcspError> {
+    exchange(url, Some(body), timeout, MAX_RESPONSE)
+}
+
+/// `GET url` (a CRL's distribution point); the body, at most `max` bytes. A redirect is not
+/// followed: it is an answer other than 200, so an error. Everything within `timeout`.
+pub fn get(url: &str, timeout: Duration, max: u64) -> Result<Vec<u8>, OcspError> {
+    exchange(url, None, timeout, max)
+}
+
+/// One HTTP/1.0 exchange: a POST of `body` (an OCSP request), or a GET without one.
+fn exchange(
+    url: &str,
+    body: Option<&[u8]>,
+    timeout: Duration,
+    max: u64,
+) -> Result<Vec<u8>, OcspError> {
     let deadline = Instant::now() + timeout;
     let (host, port, path) = split_url(url).ok_or_else(|| OcspError::Url(url.into()))?;
     let address = (host.trim_start_matches('[').trim_end_matches(']'), port)
@@ -143,15 +160,20 @@ pub fn post(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, OcspEr
     stream
         .set_write_timeout(Some(left("sending")?))
         .map_err(io)?;
-    let head = format!(
-        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/ocsp-request\r\n\
-         Accept: application/ocsp-response\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
+    let head = match body {
+        Some(body) => format!(
+            "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/ocsp-request\r\n\
+             Accept: application/ocsp-response\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ),
+        None => format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    };
     stream.write_all(head.as_bytes()).map_err(io)?;
-    stream.write_all(body).map_err(io)?;
+    if let Some(body) = body {
+        stream.write_all(body).map_err(io)?;
+    }
 
-    // Read to the end of the connection, the deadline checked between reads so that a responder
+    // Read to the end of the connection, the deadline checked between reads so that a server
     // dripping bytes cannot hold the request past it.
     let mut answer = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -164,11 +186,11 @@ pub fn post(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, OcspEr
             break;
         }
         answer.extend_from_slice(&chunk[..n]);
-        if answer.len() as u64 > MAX_RESPONSE + 8192 {
+        if answer.len() as u64 > max + 8192 {
             return Err(OcspError::TooLarge(url.into()));
         }
     }
-    body_of(url, &answer)
+    body_of(url, &answer, max)
 }
 
 /// `http://host[:port][/path]` → (host, port, path).
@@ -196,7 +218,7 @@ fn split_url(url: &str) -> Option<(&str, u16, &str)> {
 }
 
 /// The body of an HTTP response, when its status is 200.
-fn body_of(url: &str, answer: &[u8]) -> Result<Vec<u8>, OcspError> {
+fn body_of(url: &str, answer: &[u8], max: u64) -> Result<Vec<u8>, OcspError> {
     let garbled = || OcspError::Garbled(url.into());
     let split = answer
         .windows(4)
@@ -226,9 +248,9 @@ fn body_of(url: &str, answer: &[u8]) -> Result<Vec<u8>, OcspError> {
             .then(|| value.trim().parse::<usize>().ok())?
     });
     match length {
-        Some(n) if n as u64 > MAX_RESPONSE => Err(OcspError::TooLarge(url.into())),
+        Some(n) if n as u64 > max => Err(OcspError::TooLarge(url.into())),
         Some(n) => body.get(..n).map(<[u8]>::to_vec).ok_or_else(garbled),
-        None if body.len() as u64 > MAX_RESPONSE => Err(OcspError::TooLarge(url.into())),
+        None if body.len() as u64 > max => Err(OcspError::TooLarge(url.into())),
         None => Ok(body.to_vec()),
     }
 }
@@ -320,6 +342,37 @@ mod tests {
         let error = post(&url, b"x", Duration::from_millis(700)).expect_err("silent");
         assert!(matches!(error, OcspError::Timeout(_)), "{error}");
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_get_reads_a_body_and_follows_no_redirect() {
+        let (url, thread) = responder(
+            b"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\ncrl!".to_vec(),
+            Duration::ZERO,
+        );
+        assert_eq!(
+            get(&url, Duration::from_secs(5), 1024).expect("body"),
+            b"crl!"
+        );
+        let request = thread.join().expect("responder");
+        assert!(String::from_utf8_lossy(&request).starts_with("GET /ocsp HTTP/1.0\r\n"));
+
+        let (url, _) = responder(
+            b"HTTP/1.0 302 Found\r\nLocation: http://elsewhere.example/crl\r\n\r\n".to_vec(),
+            Duration::ZERO,
+        );
+        let error = get(&url, Duration::from_secs(5), 1024).expect_err("redirect");
+        assert!(
+            matches!(&error, OcspError::Http(_, status) if status == "302"),
+            "{error}"
+        );
+
+        // A CRL larger than the caller allows is not read to its end.
+        let mut big = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+        big.resize(64 * 1024, b'x');
+        let (url, _) = responder(big, Duration::ZERO);
+        let error = get(&url, Duration::from_secs(5), 1024).expect_err("too large");
+        assert!(matches!(error, OcspError::TooLarge(_)), "{error}");
     }
 
     #[test]
