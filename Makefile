@@ -22,6 +22,8 @@ lint:
 # The end-to-end tests start podpis-vcard and podpis: the binaries are built first.
 test: build lint
 	cd ui && npm test
+	# The sandbox portal page's library against ifc-protocol.md (Node's own runner, no packages).
+	node --test portal/assets/
 	cargo nextest run --workspace --no-fail-fast
 	scripts/schemathesis.sh
 	$(MAKE) faults-short
