@@ -21,6 +21,8 @@ done
 
 rm -rf "$stage"
 mkdir -p "$stage/usr/bin" "$stage/usr/share/podpis/extension"
+# Absolute from here on: the .xpi is zipped from inside another directory.
+stage=$(cd "$stage" && pwd)
 cp "$release/podpis-host" "$release/podpis" "$stage/usr/bin/"
 
 # The manifests name the installed host, /usr/bin/podpis-host; --root finds it in the stage.
