@@ -21,6 +21,7 @@
 
   var plugin = null;
   var busy = false;
+  var confirmed = false;
 
   function word(key) {
     return Object.prototype.hasOwnProperty.call(words, key) ? words[key] : key;
@@ -138,9 +139,11 @@
       name.className = 'cert-name';
       name.textContent = subjectName(item.certificate);
       var about = document.createElement('span');
+      // Two cards of one person differ only in their serial numbers: shown with the rest.
       about.textContent = fill(word('cert.summary'), {
         issuer: issuerName(item.certificate),
-        until: shortDate(item.certificate.cert_valid_to)
+        until: shortDate(item.certificate.cert_valid_to),
+        serial: item.certificate.cert_sn || ''
       });
       label.appendChild(input);
       label.appendChild(name);
@@ -241,6 +244,7 @@
         level.dataset.level = answer.json.level;
         level.textContent = word('level.' + answer.json.level);
         setState('done', 'status.done');
+        confirmed = true;
       })
       .catch(function (failure) {
         typed = '';
@@ -249,8 +253,9 @@
         else showError('network', word('error.network'));
       })
       .then(function () {
-        setBusy(false);
-        signButton.disabled = !list.querySelector('input[name="certificate"]:checked');
+        // Once confirmed there is nothing left to sign here.
+        setBusy(confirmed);
+        signButton.disabled = confirmed || !list.querySelector('input[name="certificate"]:checked');
       });
   }
 
