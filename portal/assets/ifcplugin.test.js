@@ -226,3 +226,10 @@ test('dates, validity and names as the host writes them', () => {
   assert.equal(dn.snils, '54771278218');
   assert.equal(dn.o, 'ООО , Ромашка');
 });
+
+test("the page's own script compiles (it runs only in a browser: Chromium tests drive it)", () => {
+  const vm = require('node:vm');
+  const fs = require('node:fs');
+  const source = fs.readFileSync(require('node:path').join(__dirname, 'confirm.js'), 'utf8');
+  assert.doesNotThrow(() => new vm.Script(source, { filename: 'confirm.js' }));
+});
