@@ -32,6 +32,11 @@ pub const COMMANDS: &[&str] = &[
     "outbox_send",
     "pin_target",
     "pin_apply",
+    "sign_pick_files",
+    "sign_files_list",
+    "sign_clear",
+    "sign_certificates",
+    "sign_start",
 ];
 
 #[cfg(test)]

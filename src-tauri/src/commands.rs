@@ -6,4 +6,5 @@ pub mod modules;
 pub mod pin;
 pub mod portal;
 pub mod settings;
+pub mod sign;
 pub mod trust;

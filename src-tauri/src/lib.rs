@@ -22,10 +22,12 @@ pub fn run() {
     let state = AppState::load(data_dir);
     let result = tauri::Builder::default()
         .manage(state)
+        .manage(commands::sign::SignDesk::default())
         // Rust opens its dialogs; the window is granted none of the plugin's commands.
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             commands::cards::start_monitor(app.handle().clone());
+            commands::sign::watch_drops(app.handle());
             // The PKCS#11 modules are probed (in child processes) and loaded on a thread of their
             // own: the window does not wait for them, and hears when they are loaded.
             let state = app.state::<AppState>();
@@ -73,6 +75,11 @@ pub fn run() {
             commands::confirm::outbox_send,
             commands::pin::pin_target,
             commands::pin::pin_apply,
+            commands::sign::sign_pick_files,
+            commands::sign::sign_files_list,
+            commands::sign::sign_clear,
+            commands::sign::sign_certificates,
+            commands::sign::sign_start,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

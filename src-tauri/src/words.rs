@@ -30,6 +30,9 @@ pub fn word(key: &'static str, language: Language) -> &'static str {
 
 /// Every key the Rust side asks for.
 pub const KEYS: &[&str] = &[
+    "sign.pick",
+    "sign.replace.title",
+    "sign.replace.question",
     "trust.ca.pick",
     "trust.ca.filter",
     "trust.ca.confirm.title",

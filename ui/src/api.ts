@@ -56,6 +56,16 @@ export type PinAction = "change" | "unblock";
 /** The counter of the code that authorises the action: the PIN's for a change, the PUK's for an unblock. */
 export interface PinTargetView { reader: string; action: PinAction; tries_left: number | null; max_tries: number | null; last_try: boolean }
 
+/** A file listed for signing (src-tauri/src/commands/sign.rs): where its signature goes in each form. */
+export interface SignOutput { path: string; exists: boolean }
+export interface SignFile { name: string; path: string; size: number; sha256: string; attached: SignOutput; detached: SignOutput }
+/** A certificate that can sign files, with its PIN counter (null where the token counts none). */
+export type SignKey = CertificateView & { tries_left: number | null; max_tries: number | null; last_try: boolean };
+export interface SignKeys { keys: SignKey[]; remembered: string | null }
+/** One file's outcome: `signing` while it is on the card, then `signed`, `failed` or `not-signed`. */
+export interface SignResult { index: number; total: number; name: string; status: "signing" | "signed" | "failed" | "not-signed"; output: string; bytes: number | null; error: UiError | null }
+export interface SignSummary { signed: number; total: number; files: SignResult[]; stopped: UiError | null; reauthenticated: boolean }
+
 export const api = {
   settings: () => invoke<Settings>("settings_get"),
   saveSettings: (settings: SettingsChange) => invoke<Settings>("settings_set", { settings }),
@@ -92,6 +102,14 @@ export const api = {
   // The three codes cross once, for one card operation; the caller clears its fields whatever the outcome.
   pinApply: (reader: string, action: PinAction, code: string, newPin: string, newPinAgain: string, lastTryConfirmed: boolean) =>
     invoke<void>("pin_apply", { reader, action, code, newPin, newPinAgain, lastTryConfirmed }),
+  // The files to sign are chosen in a native dialog Rust opens (or dropped on the window); the page only sees them.
+  signPickFiles: () => invoke<SignFile[]>("sign_pick_files"),
+  signFiles: () => invoke<SignFile[]>("sign_files_list"),
+  signClear: () => invoke<SignFile[]>("sign_clear"),
+  signCertificates: () => invoke<SignKeys>("sign_certificates"),
+  // One PIN for the whole batch; `pin` is null for a PIN pad. Existing signatures are replaced only after a native yes.
+  signStart: (reader: string, certificate: string, detached: boolean, pin: string | null, lastTryConfirmed: boolean) =>
+    invoke<SignSummary>("sign_start", { reader, certificate, detached, pin, lastTryConfirmed }),
 };
 
 export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promise<UnlistenFn> {
@@ -101,6 +119,16 @@ export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promis
 /** The PKCS#11 modules were loaded (at start-up, or again after the list changed). */
 export function onModulesChanged(handler: () => void): Promise<UnlistenFn> {
   return listen<null>("pkcs11://changed", () => handler());
+}
+
+/** A file of the batch is being signed, or is done (`sign://progress`). */
+export function onSignProgress(handler: (result: SignResult) => void): Promise<UnlistenFn> {
+  return listen<SignResult>("sign://progress", (e) => handler(e.payload));
+}
+
+/** Files were dropped on the window (`sign://files`): the list as it is now, and what could not be read. */
+export function onSignFiles(handler: (files: SignFile[], error: UiError | null) => void): Promise<UnlistenFn> {
+  return listen<{ files: SignFile[]; error: UiError | null }>("sign://files", (e) => handler(e.payload.files, e.payload.error));
 }
 
 export function onProgress(handler: (step: Step) => void): Promise<UnlistenFn> {

@@ -1,11 +1,12 @@
 // The screens of the desktop app. Plain DOM: native buttons, inputs and labels, so that every
 // control works from the keyboard and has an accessible name.
 import { api, asUiError, onCardsChanged, onModulesChanged, onProgress } from "./api";
+import { signScreen } from "./sign";
 import type { AnchorView, CertificateView, ModulesView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TokenView, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
 import { mergeCertificates, pinAcceptable, pinFormProblem, pinPlaces, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
 
-type Screen = "account" | "confirm" | "register" | "pin" | "history" | "diagnostics" | "settings";
+type Screen = "account" | "confirm" | "register" | "sign" | "pin" | "history" | "diagnostics" | "settings";
 
 const screen = document.getElementById("screen") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -85,6 +86,7 @@ function renderNav(): void {
     ["account", "nav.account"],
     ["confirm", "nav.confirm"],
     ["register", "nav.register"],
+    ["sign", "nav.sign"],
     ["pin", "nav.pin"],
     ["history", "nav.history"],
     ["diagnostics", "nav.diagnostics"],
@@ -107,19 +109,27 @@ async function renderPortalLine(): Promise<void> {
   portalLine.textContent = t("portal.line", { portal: info.sandbox ? `${info.portal} — ${t("portal.sandbox")}` : info.portal });
 }
 
+/** Counts the screens asked for: a screen that took longer to make than the next one asked for is dropped. */
+let renders = 0;
+
 async function render(): Promise<void> {
+  const asked = ++renders;
   await renderPortalLine().catch(showError);
   const content = await (async () => {
     switch (current) {
       case "account": return accountScreen();
       case "confirm": return confirmScreen("confirm-identity");
       case "register": return confirmScreen("register-organisation");
+      case "sign": return signScreen({ showError, clearError });
       case "pin": return pinScreen();
       case "history": return historyScreen();
       case "diagnostics": return diagnosticsScreen();
       case "settings": return settingsScreen();
     }
   })().catch((e) => { showError(e); return h("div"); });
+  // The person went on to another screen while this one was being made (the account screen
+  // waits for the portal): the later one is the one to show.
+  if (asked !== renders) return;
   screen.replaceChildren(content);
   const shown = onShown;
   onShown = null;
