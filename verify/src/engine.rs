@@ -27,9 +27,22 @@ pub fn prepare_gost_engine(data_dir: &Path) {
     }
     let path = data_dir.join("openssl-gost.cnf");
     let config = gost_engine_config(Path::new(GOST_ENGINE));
-    if std::fs::create_dir_all(data_dir).is_ok() && std::fs::write(&path, config).is_ok() {
+    // Several processes start at once (a script verifying files in parallel): the file is
+    // written only when it differs, and then whole (a temporary file renamed over it), so that
+    // no OpenSSL ever reads it half-written and starts without the engine (seen in tests).
+    let current = std::fs::read_to_string(&path).is_ok_and(|text| text == config);
+    if current || write_whole(data_dir, &path, &config).is_ok() {
         std::env::set_var("OPENSSL_CONF", &path);
     }
+}
+
+fn write_whole(dir: &Path, path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!(".openssl-gost.cnf.{}", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }
 
 /// Whether this process's OpenSSL knows the GOST digests (the engine is loaded).
@@ -40,6 +53,18 @@ pub fn gost_available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_is_written_whole_and_only_when_it_differs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("openssl-gost.cnf");
+        write_whole(dir.path(), &path, "one\n").expect("write");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "one\n");
+        write_whole(dir.path(), &path, "two\n").expect("write");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "two\n");
+        // No temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+    }
 
     #[test]
     fn the_engine_configuration_names_the_engine_for_all_algorithms() {

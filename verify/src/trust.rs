@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::ssl::SslFiletype;
+use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyParam;
 use openssl::x509::{X509Crl, X509NameRef, X509VerifyResult, X509};
 use serde::Serialize;
@@ -19,6 +20,24 @@ const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/ca-bundle.pem",
     "/etc/ssl/cert.pem",
 ];
+
+/// Where Debian (and most systems) keep the roots by subject hash (`<hash>.0` links).
+const SYSTEM_HASHED_DIR: &str = "/etc/ssl/certs";
+
+/// Whether `dir` holds OpenSSL's `<8 hex digits>.<n>` links.
+fn has_hash_links(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.len() == 10
+                && name.as_bytes()[8] == b'.'
+                && name[..8].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
 
 /// A file of certificates or CRLs larger than this is not one a person chose for this.
 const MAX_FILE: u64 = 16 * 1024 * 1024;
@@ -60,6 +79,9 @@ pub struct TrustSummary {
 pub struct SystemStore {
     pub path: PathBuf,
     pub roots: usize,
+    /// The directory of the same roots by subject hash, which OpenSSL reads from on demand.
+    #[serde(skip)]
+    hashed_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,7 +125,10 @@ impl Trust {
         Self::default()
     }
 
-    /// Adds the system's roots (none, and no error, when the system has no bundle).
+    /// Adds the system's roots (none, and no error, when the system has no bundle). Where the
+    /// system keeps them hashed by subject too (/etc/ssl/certs, SSL_CERT_DIR), OpenSSL reads only
+    /// the ones a chain asks for: parsing the whole bundle cost `podpis verify` some 25 ms of
+    /// its 35 (BENCHMARKS.md). The bundle is then only counted, for the report.
     pub fn add_system(&mut self) -> Result<(), TrustError> {
         let named = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
         let Some(path) = named
@@ -113,11 +138,29 @@ impl Trust {
         else {
             return Ok(());
         };
+        let hashed = std::env::var_os("SSL_CERT_DIR")
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from(SYSTEM_HASHED_DIR)))
+            .filter(|dir| has_hash_links(dir));
+        if let Some(dir) = hashed {
+            let text = read_bounded(&path)?;
+            let roots = text
+                .windows(27)
+                .filter(|w| w == b"-----BEGIN CERTIFICATE-----")
+                .count();
+            self.system = Some(SystemStore {
+                path,
+                roots,
+                hashed_dir: Some(dir),
+            });
+            return Ok(());
+        }
         let before = self.roots.len();
         self.add_file(&path, Source::System(path.clone()))?;
         self.system = Some(SystemStore {
             roots: self.roots.len() - before,
             path,
+            hashed_dir: None,
         });
         Ok(())
     }
@@ -228,14 +271,17 @@ impl Trust {
         }
     }
 
-    /// The root a chain ended in, by its certificate.
+    /// Where the root a chain ended in came from: a root given by file, else (self-signed, in
+    /// a chain OpenSSL built) the system store read on demand.
     pub(crate) fn root_source(&self, certificate: &X509) -> Option<Source> {
         let der = certificate.to_der().ok()?;
         let sha = hex::encode(Sha256::digest(der));
-        self.roots
-            .iter()
-            .find(|a| a.sha256 == sha)
-            .map(|a| a.source.clone())
+        if let Some(anchor) = self.roots.iter().find(|a| a.sha256 == sha) {
+            return Some(anchor.source.clone());
+        }
+        let system = self.system.as_ref().filter(|s| s.hashed_dir.is_some())?;
+        (certificate.issued(certificate) == X509VerifyResult::OK)
+            .then(|| Source::System(system.path.clone()))
     }
 
     /// A store of the roots and intermediates (an intermediate in a store is a step to a root,
@@ -245,6 +291,11 @@ impl Trust {
         let mut builder = X509StoreBuilder::new()?;
         for anchor in self.roots.iter().chain(&self.intermediates) {
             builder.add_cert(anchor.certificate.clone())?;
+        }
+        if let Some(dir) = self.system.as_ref().and_then(|s| s.hashed_dir.as_ref()) {
+            builder
+                .add_lookup(X509Lookup::hash_dir())?
+                .add_dir(&dir.to_string_lossy(), SslFiletype::PEM)?;
         }
         if let Some(time) = time {
             let mut param = X509VerifyParam::new()?;
