@@ -37,6 +37,8 @@ pub const COMMANDS: &[&str] = &[
     "sign_clear",
     "sign_certificates",
     "sign_start",
+    "consent_pending",
+    "consent_answer",
 ];
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod confirm;
+pub mod consent;
 pub mod modules;
 pub mod pin;
 pub mod portal;

@@ -1,10 +1,12 @@
 //! The desktop app: a thin Tauri 2 layer over `client` and `signing` (and, in sandbox mode, the
 //! `portal` running inside the app). The UI reaches Rust only through the commands here and the
-//! events `card://changed`, `pkcs11://changed` (the PKCS#11 modules were loaded) and
-//! `confirm://progress`.
+//! events `card://changed`, `pkcs11://changed` (the PKCS#11 modules were loaded),
+//! `confirm://progress`, and `consent://asked` / `consent://withdrawn` (a question of the
+//! browser's host, `consent`).
 
 pub mod acl;
 pub mod commands;
+pub mod consent;
 pub mod error;
 pub mod modules;
 pub mod state;
@@ -20,12 +22,31 @@ pub fn run() {
     // verifies with the GOST engine, which OpenSSL loads only when it initialises.
     portal::sandbox::prepare_gost_engine(&data_dir);
     let state = AppState::load(data_dir);
+    // The browser's questions (podpis-host) are taken from start-up, before the window exists.
+    // Started by the host for a question (`--consent`) while another app answers them, this one
+    // has nothing to do.
+    let listening = consent::bind();
+    if listening.is_none() && std::env::args().any(|a| a == "--consent") {
+        return;
+    }
     let result = tauri::Builder::default()
         .manage(state)
         .manage(commands::sign::SignDesk::default())
         // Rust opens its dialogs; the window is granted none of the plugin's commands.
         .plugin(tauri_plugin_dialog::init())
-        .setup(|app| {
+        // Closing the window refuses the question it shows.
+        .on_window_event(|window, event| {
+            if matches!(
+                event,
+                tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed
+            ) {
+                window.state::<AppState>().consent.refuse_current();
+            }
+        })
+        .setup(move |app| {
+            if let Some(listening) = listening {
+                consent::serve(app.handle().clone(), listening);
+            }
             commands::cards::start_monitor(app.handle().clone());
             commands::sign::watch_drops(app.handle());
             // The PKCS#11 modules are probed (in child processes) and loaded on a thread of their
@@ -80,6 +101,8 @@ pub fn run() {
             commands::sign::sign_clear,
             commands::sign::sign_certificates,
             commands::sign::sign_start,
+            commands::consent::consent_pending,
+            commands::consent::consent_answer,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -51,6 +51,8 @@ pub struct AppState {
     /// The PKCS#11 modules whose tokens the app uses beside the cards: loaded in the background
     /// once the app starts ([`Self::reload_pkcs11`]).
     pub pkcs11: Arc<crate::modules::Pkcs11Holder>,
+    /// The browser's question before the person (crate::consent).
+    pub consent: Arc<crate::consent::Desk>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             pending: tokio::sync::Mutex::new(None),
             trust_dialog: std::sync::Mutex::new(()),
             pkcs11: Arc::new(pkcs11),
+            consent: Arc::new(crate::consent::Desk::default()),
         }
     }
 

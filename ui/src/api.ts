@@ -66,6 +66,24 @@ export interface SignKeys { keys: SignKey[]; remembered: string | null }
 export interface SignResult { index: number; total: number; name: string; status: "signing" | "signed" | "failed" | "not-signed"; output: string; bytes: number | null; error: UiError | null }
 export interface SignSummary { signed: number; total: number; files: SignResult[]; stopped: UiError | null; reauthenticated: boolean }
 
+/** What a site asks to have signed (client::bridge::Shown). */
+export type Shown = { kind: "text"; text: string } | { kind: "bytes"; length: number; digest: string } | { kind: "digest"; digest: string };
+/** A certificate as the app reads it (signing's CertificateInfo). */
+export interface CertificateInfo {
+  sha256: string; subject: string | null; surname: string | null; given_names: string | null;
+  snils: string | null; inn: string | null; inn_le: string | null; ogrn: string | null; ogrnip: string | null;
+  organisation: string | null; issuer: string; not_before: string; not_after: string; algorithm: string;
+}
+/** The question of the browser's host before the person (src-tauri/src/commands/consent.rs). */
+export interface ConsentView {
+  id: number; kind: "list" | "sign"; origin: string;
+  sign: {
+    certificate: CertificateInfo | null; findings: FindingView[]; unfit: UiError | null;
+    place: string; tier: "apdu" | "pkcs11"; sign_type: number; shown: Shown; page_pin: boolean;
+    pin: { on_reader: boolean; tries_left: number | null; max_tries: number | null; last_try: boolean };
+  } | null;
+}
+
 export const api = {
   settings: () => invoke<Settings>("settings_get"),
   saveSettings: (settings: SettingsChange) => invoke<Settings>("settings_set", { settings }),
@@ -110,7 +128,22 @@ export const api = {
   // One PIN for the whole batch; `pin` is null for a PIN pad. Existing signatures are replaced only after a native yes.
   signStart: (reader: string, certificate: string, detached: boolean, pin: string | null, lastTryConfirmed: boolean) =>
     invoke<SignSummary>("sign_start", { reader, certificate, detached, pin, lastTryConfirmed }),
+  // The browser's question: only a click on the consent screen answers it. `pin` is null when the
+  // page gave one or the PIN is entered on the reader.
+  consentPending: () => invoke<ConsentView | null>("consent_pending"),
+  consentAnswer: (id: number, allow: boolean, pin: string | null, lastTryConfirmed: boolean) =>
+    invoke<void>("consent_answer", { id, allow, pin, lastTryConfirmed }),
 };
+
+/** A question of the browser's host waits in the app (`consentPending` gives it). */
+export function onConsentAsked(handler: () => void): Promise<UnlistenFn> {
+  return listen<number>("consent://asked", () => handler());
+}
+
+/** The question with this id is no longer asked (the browser stopped waiting, or time ran out). */
+export function onConsentWithdrawn(handler: (id: number) => void): Promise<UnlistenFn> {
+  return listen<number>("consent://withdrawn", (e) => handler(e.payload));
+}
 
 export function onCardsChanged(handler: (readers: ReaderInfo[]) => void): Promise<UnlistenFn> {
   return listen<ReaderInfo[]>("card://changed", (e) => handler(e.payload));

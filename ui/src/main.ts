@@ -4,6 +4,7 @@ import { api, asUiError, onCardsChanged, onModulesChanged, onProgress } from "./
 import { signScreen } from "./sign";
 import type { AnchorView, CertificateView, ModulesView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TokenView, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
+import { consentActive, redrawConsent, refuseConsent, watchConsent } from "./consent";
 import { mergeCertificates, pinAcceptable, pinFormProblem, pinPlaces, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
 
 type Screen = "account" | "confirm" | "register" | "sign" | "pin" | "history" | "diagnostics" | "settings";
@@ -74,6 +75,8 @@ function clearError(): void {
 }
 
 function go(next: Screen): void {
+  // Going to another screen while the browser's question is shown refuses it.
+  if (consentActive()) void refuseConsent();
   current = next;
   clearError();
   renderNav();
@@ -130,6 +133,8 @@ async function render(): Promise<void> {
   // The person went on to another screen while this one was being made (the account screen
   // waits for the portal): the later one is the one to show.
   if (asked !== renders) return;
+  // The browser's question came while this screen was being made: it keeps the screen.
+  if (consentActive()) return;
   screen.replaceChildren(content);
   const shown = onShown;
   onShown = null;
@@ -676,9 +681,11 @@ async function start(): Promise<void> {
     setLanguage(languageSelect.value as Language);
     const s = await api.settings();
     await api.saveSettings({ language: language(), portal: s.portal }).catch(showError);
-    go(current);
+    // The browser's question stays on the screen, in the new language.
+    if (consentActive()) { renderNav(); redrawConsent(); } else go(current);
   });
   go("account");
+  void watchConsent({ screen, showError, clearError, back: () => go(current) });
 }
 
 void start();
