@@ -143,17 +143,6 @@ fn decide(
             Ok((Answer::Allow, Ok(())))
         }
         Question::Sign(q) => {
-            let certificate = q
-                .certificate_der()
-                .and_then(|der| CertificateInfo::parse(&der).ok());
-            let blocked = certificate.as_ref().is_none_or(|info| {
-                info.findings_at(std::time::SystemTime::now())
-                    .iter()
-                    .any(|f| f.severity == signing::certificate::Severity::Error)
-            });
-            if blocked {
-                return Err(Err(UiError::new("no-certificate", language)));
-            }
             if q.pin.last_try && !last_try_confirmed {
                 return Err(Err(UiError::new("pin-last-try", language)));
             }
@@ -171,6 +160,19 @@ fn decide(
                     String::from_utf8_lossy(checked.expose()).into_owned(),
                 ))
             };
+            // Checked again here, whatever the page showed: a certificate that cannot be read,
+            // or has an error finding, signs nothing.
+            let certificate = q
+                .certificate_der()
+                .and_then(|der| CertificateInfo::parse(&der).ok());
+            let blocked = certificate.as_ref().is_none_or(|info| {
+                info.findings_at(std::time::SystemTime::now())
+                    .iter()
+                    .any(|f| f.severity == signing::certificate::Severity::Error)
+            });
+            if blocked {
+                return Err(Err(UiError::new("no-certificate", language)));
+            }
             Ok((
                 Answer::Sign {
                     pin: typed,
@@ -224,6 +226,31 @@ mod tests {
         let allowed = decide(&q, true, None, false, dir.path(), Language::English);
         assert!(matches!(allowed, Ok((Answer::Allow, _))));
         assert!(AllowedOrigins::read(dir.path()).allows("https://www.gosuslugi.ru"));
+    }
+
+    /// What keeps the question waiting for the person to correct it, in order: the last try
+    /// not confirmed, no PIN, a PIN no card takes; a page's PIN needs none typed.
+    #[test]
+    fn the_pin_and_the_last_try_are_asked_for_before_anything_is_answered() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let at = |q: &Question, pin: Option<&str>, confirmed: bool| {
+            code(decide(
+                q,
+                true,
+                pin.map(str::to_owned),
+                confirmed,
+                dir.path(),
+                Language::English,
+            ))
+        };
+        let last = sign(false, true, "bm90IGEgY2VydA==");
+        assert_eq!(at(&last, Some("12345678"), false), "pin-last-try");
+        assert_eq!(at(&last, None, true), "pin-required");
+        assert_eq!(at(&last, Some("12 34"), true), "pin-format");
+        // Past those, the certificate (unreadable here) is what stops it.
+        assert_eq!(at(&last, Some("12345678"), true), "no-certificate");
+        let page = sign(true, false, "bm90IGEgY2VydA==");
+        assert_eq!(at(&page, None, false), "no-certificate");
     }
 
     #[test]
