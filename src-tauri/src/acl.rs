@@ -32,6 +32,8 @@ pub const COMMANDS: &[&str] = &[
     "outbox_send",
     "pin_target",
     "pin_apply",
+    "verify_pick",
+    "verify_clear",
     "sign_pick_files",
     "sign_files_list",
     "sign_clear",

@@ -9,3 +9,4 @@ pub mod portal;
 pub mod settings;
 pub mod sign;
 pub mod trust;
+pub mod verify;

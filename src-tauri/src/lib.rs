@@ -32,6 +32,7 @@ pub fn run() {
     let result = tauri::Builder::default()
         .manage(state)
         .manage(commands::sign::SignDesk::default())
+        .manage(commands::verify::VerifyDesk::default())
         // Rust opens its dialogs; the window is granted none of the plugin's commands.
         .plugin(tauri_plugin_dialog::init())
         // Closing the window refuses the question it shows.
@@ -96,6 +97,8 @@ pub fn run() {
             commands::confirm::outbox_send,
             commands::pin::pin_target,
             commands::pin::pin_apply,
+            commands::verify::verify_pick,
+            commands::verify::verify_clear,
             commands::sign::sign_pick_files,
             commands::sign::sign_files_list,
             commands::sign::sign_clear,

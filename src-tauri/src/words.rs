@@ -31,6 +31,9 @@ pub fn word(key: &'static str, language: Language) -> &'static str {
 /// Every key the Rust side asks for.
 pub const KEYS: &[&str] = &[
     "sign.pick",
+    "verify.pickSignature",
+    "verify.pickDocument",
+    "verify.signatureFiles",
     "sign.replace.title",
     "sign.replace.question",
     "trust.ca.pick",

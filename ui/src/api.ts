@@ -56,6 +56,35 @@ export type PinAction = "change" | "unblock";
 /** The counter of the code that authorises the action: the PIN's for a change, the PUK's for an unblock. */
 export interface PinTargetView { reader: string; action: PinAction; tries_left: number | null; max_tries: number | null; last_try: boolean }
 
+/** A signature checked on the Verify screen (src-tauri/src/commands/verify.rs): the files, the
+ * report as `podpis verify --json` gives it, and the words of its verdict, reasons and findings. */
+export interface VerifyView {
+  signature: string | null; content: string | null; report: VerifyReport | null;
+  message: string | null; messages: Array<{ code: string; message: string }>;
+}
+export type Verdict = "valid" | "invalid" | "could-not-check";
+export interface RootSource { kind: "system" | "user" | "sandbox"; path: string }
+export interface ChainLink {
+  subject: string; issuer: string; serial: string; not_before: string; not_after: string; sha256: string;
+  trusted_root: RootSource | null;
+  revocation: { status: "good" | "revoked" | "unavailable" | "trust-anchor" | "not-checked"; revoked_at: string | null;
+    checked: Array<{ source: string; place: string; answer: string }> };
+}
+export interface SignerReport {
+  verdict: Verdict; reasons: string[]; details: string[]; certificate: VerifyCertificate | null; qualified: boolean;
+  findings: string[]; signing_time: string | null; digest_algorithm: string; chain: ChainLink[];
+}
+/** The signer's certificate in a report (signing's CertificateInfo). */
+export interface VerifyCertificate {
+  sha256: string; subject: string | null; snils: string | null; inn: string | null; inn_le: string | null;
+  ogrn: string | null; ogrnip: string | null; organisation: string | null; issuer: string; not_before: string;
+  not_after: string; algorithm: string; parameter_set: string | null;
+}
+export interface VerifyReport {
+  verdict: Verdict; reasons: string[]; form: { kind: "cades-bes" | "cms"; attached: boolean } | null; signers: SignerReport[];
+  trust: { system: { path: string; roots: number } | null; roots: Array<{ subject: string; sha256: string; source: RootSource }>; crls: string[] };
+  online: boolean; gost_available: boolean;
+}
 /** A file listed for signing (src-tauri/src/commands/sign.rs): where its signature goes in each form. */
 export interface SignOutput { path: string; exists: boolean }
 export interface SignFile { name: string; path: string; size: number; sha256: string; attached: SignOutput; detached: SignOutput }
@@ -121,6 +150,9 @@ export const api = {
   pinApply: (reader: string, action: PinAction, code: string, newPin: string, newPinAgain: string, lastTryConfirmed: boolean) =>
     invoke<void>("pin_apply", { reader, action, code, newPin, newPinAgain, lastTryConfirmed }),
   // The files to sign are chosen in a native dialog Rust opens (or dropped on the window); the page only sees them.
+  // The signature file and its document are chosen in native dialogs Rust opens; the page sees the report.
+  verifyPick: (document: boolean) => invoke<VerifyView>("verify_pick", { document }),
+  verifyClear: () => invoke<void>("verify_clear"),
   signPickFiles: () => invoke<SignFile[]>("sign_pick_files"),
   signFiles: () => invoke<SignFile[]>("sign_files_list"),
   signClear: () => invoke<SignFile[]>("sign_clear"),

@@ -2,12 +2,13 @@
 // control works from the keyboard and has an accessible name.
 import { api, asUiError, onCardsChanged, onModulesChanged, onProgress } from "./api";
 import { signScreen } from "./sign";
+import { verifyScreen } from "./verify";
 import type { AnchorView, CertificateView, ModulesView, PinAction, PinTargetView, Purpose, ReaderInfo, Step, TokenView, TrustView } from "./api";
 import { language, setLanguage, t, type Key, type Language } from "./i18n";
 import { consentActive, redrawConsent, refuseConsent, watchConsent } from "./consent";
 import { mergeCertificates, pinAcceptable, pinFormProblem, pinPlaces, shortDate, stepStates, usable, type PinFormProblem } from "./logic";
 
-type Screen = "account" | "confirm" | "register" | "sign" | "pin" | "history" | "diagnostics" | "settings";
+type Screen = "account" | "confirm" | "register" | "sign" | "verify" | "pin" | "history" | "diagnostics" | "settings";
 
 const screen = document.getElementById("screen") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -90,6 +91,7 @@ function renderNav(): void {
     ["confirm", "nav.confirm"],
     ["register", "nav.register"],
     ["sign", "nav.sign"],
+    ["verify", "nav.verify"],
     ["pin", "nav.pin"],
     ["history", "nav.history"],
     ["diagnostics", "nav.diagnostics"],
@@ -124,6 +126,7 @@ async function render(): Promise<void> {
       case "confirm": return confirmScreen("confirm-identity");
       case "register": return confirmScreen("register-organisation");
       case "sign": return signScreen({ showError, clearError });
+      case "verify": return verifyScreen({ showError, clearError });
       case "pin": return pinScreen();
       case "history": return historyScreen();
       case "diagnostics": return diagnosticsScreen();
