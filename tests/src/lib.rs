@@ -16,6 +16,7 @@ pub use signing;
 pub mod browser;
 pub mod desktop;
 pub mod in_process;
+pub mod memory;
 pub mod portal;
 pub mod proxy;
 pub mod tokens;

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use podpis_tests::desktop::App;
+use podpis_tests::memory;
 use podpis_tests::portal::{Portal, Signer};
 use podpis_tests::tokens::softhsm;
 use podpis_tests::*;
@@ -47,12 +48,13 @@ fn apdus_in(trace: &str) -> usize {
 }
 
 /// The sections of the report; `podpis-bench portal app` runs only those (all by default).
-const SECTIONS: [(&str, fn()); 5] = [
+const SECTIONS: [(&str, fn()); 6] = [
     ("card", card_path),
     ("pkcs11", pkcs11_tier),
     ("confirm", whole_confirmation),
     ("portal", portal_throughput),
     ("app", desktop_app),
+    ("memory", memory_against_empty_app),
 ];
 
 fn main() {
@@ -616,6 +618,77 @@ fn desktop_app() {
         stats(first)
     );
     println!("- resident memory at the confirmation screen: {rss}");
+}
+
+/// Runs of each app in the memory section (`PODPIS_BENCH_MEMORY_RUNS` changes it for an
+/// experiment): each takes a few seconds to settle.
+const MEMORY_RUNS: usize = 5;
+
+/// podpis-desktop against the floor of its framework, an empty Tauri 2 app (bench/empty-app, the
+/// same tauri and features, one window of the same size, a blank page), both release builds
+/// started alone on one Xvfb without WebDriver, interleaved, each measured once idle.
+fn memory_against_empty_app() {
+    println!("\n## Memory (PSS over each app's process tree, idle at its first window)\n");
+    let runs = std::env::var("PODPIS_BENCH_MEMORY_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MEMORY_RUNS);
+    let logs = tempfile::Builder::new()
+        .prefix("memory-")
+        .tempdir_in(scratch())
+        .expect("dir");
+    // One data directory for every run, as a person's: the first run probes the PKCS#11 modules
+    // and the later ones recall the verdicts.
+    let data = logs.path().join("podpis-data");
+    let subjects = [
+        memory::Subject {
+            name: "empty Tauri 2 app (bench/empty-app)".into(),
+            program: bin("tauri-empty-app"),
+            envs: Vec::new(),
+        },
+        // Podpis draws its page without hardware acceleration (src-tauri/src/webview.rs); the
+        // same floor with WebKit's variable for it tells that saving from the rest.
+        memory::Subject {
+            name: "empty Tauri 2 app, compositing off (`WEBKIT_DISABLE_COMPOSITING_MODE=1`)".into(),
+            program: bin("tauri-empty-app"),
+            envs: vec![("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into())],
+        },
+        memory::Subject {
+            name: "podpis-desktop".into(),
+            program: bin("podpis-desktop"),
+            envs: vec![("PODPIS_DATA_DIR".into(), data.into_os_string())],
+        },
+    ];
+    let totals = memory::report(&subjects, runs, logs.path());
+    let ratio = |of: usize, to: usize, alone: bool| -> String {
+        let pick = |i: usize| {
+            if alone {
+                totals[i].1
+            } else {
+                Some(totals[i].0)
+            }
+        };
+        match (pick(of), pick(to)) {
+            (Some(a), Some(b)) => format!("{:.2}", a as f64 / b as f64),
+            _ => "(needs root)".into(),
+        }
+    };
+    println!(
+        "- **ratio podpis-desktop / empty app (median PSS totals, same run): {}**; {} to the empty app with compositing off",
+        ratio(2, 0, false),
+        ratio(2, 1, false)
+    );
+    println!(
+        "- the same ratios of the totals if alone on the machine: {} and {}",
+        ratio(2, 0, true),
+        ratio(2, 1, true)
+    );
+    println!(
+        "- executables: podpis-desktop {} MiB (UI bundle ui/dist {} KiB inside), tauri-empty-app {} MiB",
+        memory::mib(memory::size_kib(&bin("podpis-desktop"))),
+        memory::size_kib(&repo().join("ui/dist")),
+        memory::mib(memory::size_kib(&bin("tauri-empty-app")))
+    );
 }
 
 /// VmRSS of the app's process and of the WebKit processes it runs.
