@@ -22,8 +22,9 @@ PACKAGES=(
     # the desktop app (Tauri 2) and its tests in a real window
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     xvfb webkit2gtk-driver x11-utils
-    # the browser bridge's tests: Chromium with the extension, driven by chromedriver
-    chromium chromium-driver
+    # the browser bridge's tests: Chromium with the extension, driven by chromedriver, and its
+    # locales (without them its only UI language is en-US; the extension's pages are tested in ru)
+    chromium chromium-driver chromium-l10n
 )
 
 missing=()

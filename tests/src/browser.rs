@@ -97,6 +97,11 @@ impl Browser {
     /// As [`start_with`](Self::start_with); the hosts' `PODPIS_DATA_DIR` is `data` when given
     /// (the desktop app's, so that a host finds the app's consent socket), else a new folder.
     pub fn start_in(data: Option<&Path>, envs: &[(&str, &OsStr)]) -> Self {
+        Self::start_full(data, envs, &[])
+    }
+
+    /// As [`start_in`](Self::start_in), with extra Chromium switches (`--lang=ru`, say).
+    pub fn start_full(data: Option<&Path>, envs: &[(&str, &OsStr)], switches: &[&str]) -> Self {
         let (xvfb, display) = start_xvfb();
         let dir = tempfile::Builder::new()
             .prefix("browser-")
@@ -160,6 +165,7 @@ impl Browser {
         if is_root() {
             args.push("--no-sandbox".to_owned());
         }
+        args.extend(switches.iter().map(|s| (*s).to_owned()));
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
@@ -357,6 +363,39 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Presses keys on whatever has the focus (W3C key actions: `"\u{E004}"` is Tab, `" "`
+    /// Space).
+    pub fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key.to_string() }),
+                    json!({ "type": "keyUp", "value": key.to_string() }),
+                ]
+            })
+            .collect();
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        );
+        self.call(reqwest::Method::DELETE, "/actions", None);
+    }
+
+    /// The accessible name the browser computes for an element (what a screen reader says).
+    pub fn accessible_name(&self, selector: &str) -> String {
+        let id = self.find(selector);
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/computedlabel"),
+            None,
+        )["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Turns the extension's sandbox mode on or off through its options page, as a person does

@@ -11,7 +11,7 @@ use podpis_tests::browser::{
     alive, signal, test_page, Browser, PageServer, EXTENSION_ID, HOST_NAME,
 };
 use podpis_tests::portal::Portal;
-use podpis_tests::{profile, repo, VirtualCard};
+use podpis_tests::{profile, repo, Alone, VirtualCard};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
@@ -78,6 +78,46 @@ fn the_manifests_name_the_fixed_ids_and_agree() {
     );
     let background = std::fs::read_to_string(repo().join("extension/background.js")).unwrap();
     assert!(background.contains(&format!("\"{HOST_NAME}\"")));
+}
+
+/// The extension's settings page in Russian (the browser's language), used by keyboard alone:
+/// Tab reaches the sandbox checkbox, which has a name, and Space turns the mode on and off.
+#[test]
+fn the_options_page_speaks_russian_and_works_by_keyboard() {
+    let page = PageServer::start(LOOPBACK, test_page("Keyboard"));
+    // Chromium on Linux takes its UI language from LANGUAGE (measured: --lang=ru alone left it
+    // en-US), and has only en-US without Debian's chromium-l10n.
+    let browser = Browser::start_full(None, &[("LANGUAGE", std::ffi::OsStr::new("ru"))], &[]);
+    browser.goto(&format!("chrome-extension://{EXTENSION_ID}/options.html"));
+    browser.wait_attribute("#status", "data-state", &["off"], Duration::from_secs(10));
+    assert_eq!(
+        browser.script("return document.documentElement.lang;", json!([])),
+        "ru"
+    );
+    let name = browser.accessible_name("#sandbox");
+    assert!(name.starts_with("Режим песочницы"), "{name:?}");
+    assert_eq!(browser.text("#status"), "Режим песочницы выключен.");
+
+    browser.press("\u{E004}");
+    assert_eq!(
+        browser.script("return document.activeElement.id;", json!([])),
+        "sandbox",
+        "Tab reaches the checkbox first"
+    );
+    browser.press(" ");
+    browser.wait_attribute("#status", "data-state", &["on"], Duration::from_secs(10));
+    assert_eq!(browser.text("#status"), "Режим песочницы включён.");
+    browser.screenshot("options-ru-on");
+    // It took effect: the loopback page now has the markers.
+    browser.goto(&page.url());
+    assert_eq!(browser.plugin_status()["pluginIsRunning"], true);
+
+    browser.goto(&format!("chrome-extension://{EXTENSION_ID}/options.html"));
+    browser.wait_attribute("#status", "data-state", &["on"], Duration::from_secs(10));
+    browser.press("\u{E004} ");
+    browser.wait_attribute("#status", "data-state", &["off"], Duration::from_secs(10));
+    browser.goto(&page.url());
+    assert_eq!(browser.plugin_status()["extensionIsInstalled"], false);
 }
 
 /// Posts a request as a page would without the library (no pending rule) and returns what came
@@ -272,7 +312,10 @@ fn a_host_killed_mid_request_fails_the_call_and_a_reload_recovers() {
 
 #[test]
 fn an_allowed_origin_lists_the_card_through_the_whole_chain() {
-    let card = VirtualCard::start("entrepreneur");
+    // Alone: another entrepreneur card in the other reader would be this one's twin, and its
+    // leaving would change this card's cryptoId between listing and use (docs/host.md).
+    let alone = Alone::start("entrepreneur");
+    let card = &alone.card;
     let page = PageServer::start(LOOPBACK, test_page("Listing"));
     let browser = Browser::start();
     browser.set_sandbox_mode(true);
@@ -339,7 +382,10 @@ fn an_allowed_origin_lists_the_card_through_the_whole_chain() {
 
 #[test]
 fn the_sandbox_portals_page_lists_the_card_through_the_extension() {
-    let card = VirtualCard::start("entrepreneur");
+    // Alone: another entrepreneur card in the other reader would be this one's twin, and its
+    // leaving would change this card's cryptoId between listing and use (docs/host.md).
+    let alone = Alone::start("entrepreneur");
+    let card = &alone.card;
     let portal = Portal::start(&[]);
     let browser = Browser::start();
     browser.set_sandbox_mode(true);
@@ -359,51 +405,9 @@ fn the_sandbox_portals_page_lists_the_card_through_the_extension() {
         Duration::from_secs(30),
     );
     assert_eq!(state, "ready", "status: {}", browser.text("#status"));
-    // Our card's key 01, among whatever other tests' cards are in the other reader.
-    let radios = browser.script(
-        "return [...document.querySelectorAll('input[name=certificate]')].map(r => \
-           [r.value, (r.labels[0] || {}).textContent || '']);",
-        json!([]),
-    );
     // Our card's key 01, among whatever other tests' cards are in the other reader (another
-    // entrepreneur card has the same holder but another certificate serial): choosing it shows
-    // our certificate's serial in the details, as get_x509_info gave it to the page.
-    let serial = card_serial_hex(&card.certificate());
-    let candidates: Vec<String> = radios
-        .as_array()
-        .expect("radios")
-        .iter()
-        .filter(|r| {
-            r[0].as_str().unwrap_or("").ends_with("/01")
-                && r[1].as_str().unwrap_or("").contains(&person.surname)
-        })
-        .map(|r| r[0].as_str().unwrap().to_owned())
-        .collect();
-    // The details' values (dd), each exactly: the serial must be one of them, not a substring.
-    let details = "const d = document.getElementById('cert-details'); \
-                   return d.hidden ? [] : [...d.querySelectorAll('dd')] \
-                     .map(v => v.textContent.trim().toUpperCase());";
-    let chosen = candidates.iter().find(|container| {
-        browser.click(&format!("input[name=certificate][value=\"{container}\"]"));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let shown = browser.script(details, json!([]));
-            if shown
-                .as_array()
-                .is_some_and(|v| v.iter().any(|t| *t == *serial))
-            {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
-    assert!(
-        chosen.is_some(),
-        "no offered certificate is the card's (serial {serial}): {radios}"
-    );
+    // entrepreneur card has the same holder but another certificate serial).
+    choose_the_cards_certificate(&browser, card, person);
     browser.screenshot("portal-page-listing");
 }
 
@@ -415,4 +419,51 @@ fn card_serial_hex(der: &[u8]) -> String {
         .and_then(|bn| bn.to_hex_str().map(|s| s.to_string()))
         .expect("serial")
         .to_uppercase()
+}
+
+/// Chooses, on the portal's page, the radio of the card's key 01 (other tests' cards may be
+/// in the other reader): the one whose details show the card certificate's serial.
+fn choose_the_cards_certificate(
+    browser: &Browser,
+    card: &VirtualCard,
+    person: &testdata::Person,
+) -> String {
+    let radios = browser.script(
+        "return [...document.querySelectorAll('input[name=certificate]')].map(r => \
+           [r.value, (r.labels[0] || {}).textContent || '']);",
+        json!([]),
+    );
+    let serial = card_serial_hex(&card.certificate());
+    let details = "const d = document.getElementById('cert-details'); \
+                   return d.hidden ? [] : [...d.querySelectorAll('dd')] \
+                     .map(v => v.textContent.trim().toUpperCase());";
+    radios
+        .as_array()
+        .expect("radios")
+        .iter()
+        .filter(|r| {
+            r[0].as_str().unwrap_or("").ends_with("/01")
+                && r[1].as_str().unwrap_or("").contains(&person.surname)
+        })
+        .filter_map(|r| r[0].as_str().map(str::to_owned))
+        .find(|container| {
+            browser.click(&format!("input[name=certificate][value=\"{container}\"]"));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let shown = browser.script(details, json!([]));
+                if shown
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|t| *t == *serial))
+                {
+                    return true;
+                }
+                if Instant::now() > deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .unwrap_or_else(|| {
+            panic!("no offered certificate is the card's (serial {serial}): {radios}")
+        })
 }
