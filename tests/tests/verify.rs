@@ -177,6 +177,11 @@ struct RsaPki {
 
 impl RsaPki {
     fn new() -> Self {
+        Self::with_distribution_point(None)
+    }
+
+    /// With `url`, the signer's certificate names it as its CRL distribution point.
+    fn with_distribution_point(url: Option<&str>) -> Self {
         let dir = dir();
         let run = |args: &[&str]| {
             let (ok, _, err) = openssl_output(args);
@@ -189,9 +194,11 @@ impl RsaPki {
             dir.join("ca.cnf"),
             format!(
                 "[ca]\ndefault_ca = own\n[own]\ndatabase = {}\ncrlnumber = {}\ndefault_md = sha256\ndefault_crl_days = 30\n\
-                 [leaf]\nkeyUsage = critical, digitalSignature, nonRepudiation\nbasicConstraints = CA:FALSE\n",
+                 [leaf]\nkeyUsage = critical, digitalSignature, nonRepudiation\nbasicConstraints = CA:FALSE\n{}",
                 p("index.txt"),
-                p("crlnumber")
+                p("crlnumber"),
+                url.map(|u| format!("crlDistributionPoints = URI:{u}\n"))
+                    .unwrap_or_default()
             ),
         )
         .expect("cnf");
@@ -494,4 +501,66 @@ fn without_the_gost_engine_a_gost_signature_could_not_be_checked_and_is_not_call
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["signers"][0]["reasons"][0], "gost-unavailable");
     assert_eq!(report["gost_available"], false);
+}
+
+#[test]
+fn a_crl_at_the_certificates_distribution_point_is_fetched_and_not_when_offline() {
+    // The port is known before the certificate is made: the CRL is served once the PKI exists.
+    let body = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/root.crl",
+        listener.local_addr().expect("address")
+    );
+    let pki = RsaPki::with_distribution_point(Some(&url));
+    let (ok, crl_der, err) = openssl_output(&[
+        "crl",
+        "-in",
+        &s(&pki.dir.join("crl.pem")),
+        "-outform",
+        "DER",
+        "-out",
+        &s(&pki.dir.join("crl.der")),
+    ]);
+    assert!(ok, "{crl_der}{err}");
+    *body.lock().expect("body") = fs::read(pki.dir.join("crl.der")).expect("der");
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        use std::io::{Read, Write};
+        let (body, count) = (body.clone(), served.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let body = body.lock().expect("body").clone();
+                let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+    let dir = dir();
+    let doc = write(&dir, "doc.txt", b"distribution point");
+    let p7s = dir.join("dp.p7s");
+    pki.sign(&doc, &p7s);
+    let root = s(&pki.dir.join("root.pem"));
+    let report = check(&args(&p7s, &["--trust".into(), root.clone()]), VALID, &[]);
+    let checked = &report["signers"][0]["chain"][0]["revocation"]["checked"][0];
+    assert_eq!(checked["source"], "crl-url", "{report}");
+    assert_eq!(checked["place"], url.as_str());
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    let before = served.load(std::sync::atomic::Ordering::SeqCst);
+    check(
+        &args(&p7s, &["--trust".into(), root, "--offline".into()]),
+        COULD_NOT_CHECK,
+        &[Reason::RevocationUnavailable],
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "offline, nothing is fetched"
+    );
 }
