@@ -233,20 +233,8 @@ fn entry(key: FoundKey, info: CertificateInfo, common: &Common) -> CertEntry {
     }
 }
 
-fn print_certificate(common: &Common, e: &CertEntry) {
-    let l = common.language;
-    let i = &e.info;
-    let key = e
-        .key
-        .map(|k| k.to_string())
-        .or_else(|| e.key_id.clone())
-        .unwrap_or_default();
-    let heading = Phrase::CertificateOnCard {
-        kind: e.kind.map_or("pkcs11", CardKind::as_str),
-        token: &e.token_serial,
-        key: &key,
-    };
-    println!("{} ({})", e.reader, messages::phrase(heading, l));
+/// A certificate's fields as `certs` prints them (and `verify`, for each signer).
+pub fn print_certificate_fields(i: &CertificateInfo, l: client::messages::Language) {
     let show = |field: Field, v: Option<&str>| {
         if let Some(v) = v {
             println!("  {:<11} {v}", messages::phrase(Phrase::Field(field), l));
@@ -267,6 +255,23 @@ fn print_certificate(common: &Common, e: &CertEntry) {
     );
     show(Field::Algorithm, Some(&i.algorithm));
     show(Field::Sha256, Some(&i.sha256));
+}
+
+fn print_certificate(common: &Common, e: &CertEntry) {
+    let l = common.language;
+    let i = &e.info;
+    let key = e
+        .key
+        .map(|k| k.to_string())
+        .or_else(|| e.key_id.clone())
+        .unwrap_or_default();
+    let heading = Phrase::CertificateOnCard {
+        kind: e.kind.map_or("pkcs11", CardKind::as_str),
+        token: &e.token_serial,
+        key: &key,
+    };
+    println!("{} ({})", e.reader, messages::phrase(heading, l));
+    print_certificate_fields(i, l);
     print_findings(&e.findings, |line| println!("{line}"));
 }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use client::messages::{self, Field, Phrase, VerifyPhrase};
+use client::messages::{self, VerifyPhrase};
 use serde::Serialize;
 use signing::certificate::FindingCode;
 use verify::{Report, Source, Trust};
@@ -35,13 +35,7 @@ struct JsonReport<'a> {
     /// The verdict in words.
     message: &'static str,
     /// Every reason and finding of the report, with its words.
-    messages: Vec<Coded>,
-}
-
-#[derive(Serialize)]
-struct Coded {
-    code: &'static str,
-    message: &'static str,
+    messages: Vec<messages::Worded>,
 }
 
 fn read(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
@@ -85,27 +79,11 @@ pub fn run(common: &Common, args: &VerifyArgs<'_>) -> Result<ExitCode, Failure> 
     let report = verify::verify(&signature, &trust, &options);
     let l = common.language;
     if common.json {
-        let mut codes: Vec<Coded> = Vec::new();
-        let mut add = |code: &'static str, message: &'static str| {
-            if !codes.iter().any(|c| c.code == code) {
-                codes.push(Coded { code, message });
-            }
-        };
-        for reason in report
-            .reasons
-            .iter()
-            .chain(report.signers.iter().flat_map(|s| &s.reasons))
-        {
-            add(reason.as_str(), messages::verify_reason(*reason, l));
-        }
-        for finding in report.signers.iter().flat_map(|s| &s.findings) {
-            add(finding.as_str(), messages::finding(*finding, l));
-        }
         print_json(&JsonReport {
             file: args.file.display().to_string(),
             report: &report,
             message: messages::verify_verdict(report.verdict, l),
-            messages: codes,
+            messages: messages::verify_report_words(&report, l),
         });
     } else {
         print_report(common, args.file, &report);
@@ -145,27 +123,8 @@ fn print_report(common: &Common, file: &Path, report: &Report) {
                 messages::verify_reason(*reason, l)
             );
         }
-        let show = |field: Field, v: Option<&str>| {
-            if let Some(v) = v {
-                println!("  {:<11} {v}", messages::phrase(Phrase::Field(field), l));
-            }
-        };
         if let Some(i) = &signer.certificate {
-            show(Field::Subject, Some(i.subject.as_deref().unwrap_or("-")));
-            show(Field::Surname, i.surname.as_deref());
-            show(Field::GivenNames, i.given_names.as_deref());
-            show(Field::Snils, i.snils.as_deref());
-            show(Field::Inn, i.inn.as_deref());
-            show(Field::InnLe, i.inn_le.as_deref());
-            show(Field::Ogrn, i.ogrn.as_deref());
-            show(Field::Ogrnip, i.ogrnip.as_deref());
-            show(Field::Issuer, Some(&i.issuer));
-            show(
-                Field::Validity,
-                Some(&format!("{} — {}", i.not_before, i.not_after)),
-            );
-            show(Field::Algorithm, Some(&i.algorithm));
-            show(Field::Sha256, Some(&i.sha256));
+            crate::cards::print_certificate_fields(i, l);
             println!(
                 "  {}",
                 messages::verify_phrase(VerifyPhrase::Qualified(signer.qualified), l)

@@ -762,6 +762,35 @@ pub fn verify_reason(reason: verify::Reason, language: Language) -> &'static str
     language.pick(ru, en)
 }
 
+/// A code of a verification report with its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Worded {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// The words of every reason and finding in a verification report, each code once: what
+/// `podpis verify --json` and the app's Verify screen give beside the codes.
+pub fn verify_report_words(report: &verify::Report, language: Language) -> Vec<Worded> {
+    let mut words: Vec<Worded> = Vec::new();
+    let mut add = |code: &'static str, message: &'static str| {
+        if !words.iter().any(|w| w.code == code) {
+            words.push(Worded { code, message });
+        }
+    };
+    for reason in report
+        .reasons
+        .iter()
+        .chain(report.signers.iter().flat_map(|s| &s.reasons))
+    {
+        add(reason.as_str(), verify_reason(*reason, language));
+    }
+    for code in report.signers.iter().flat_map(|s| &s.findings) {
+        add(code.as_str(), finding(*code, language));
+    }
+    words
+}
+
 /// The other words of a verification report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyPhrase<'a> {

@@ -41,12 +41,6 @@ impl VerifyDesk {
     }
 }
 
-#[derive(Serialize)]
-struct Coded {
-    code: &'static str,
-    message: &'static str,
-}
-
 /// What the page shows: the files, the report as `podpis verify --json` gives it, and the words
 /// of its verdict, reasons and findings in the app's language.
 #[derive(Serialize)]
@@ -55,7 +49,7 @@ pub struct VerifyView {
     content: Option<String>,
     report: Option<::verify::Report>,
     message: Option<&'static str>,
-    messages: Vec<Coded>,
+    messages: Vec<messages::Worded>,
 }
 
 /// The files a debug build takes instead of the native dialogs, for the WebDriver tests (which
@@ -123,24 +117,8 @@ fn view(state: &AppState, desk: &VerifyDesk) -> Result<VerifyView, UiError> {
         ..::verify::Options::default()
     };
     let report = ::verify::verify(&bytes, &trust, &options);
-    let mut coded: Vec<Coded> = Vec::new();
-    let mut add = |code: &'static str, message: &'static str| {
-        if !coded.iter().any(|c| c.code == code) {
-            coded.push(Coded { code, message });
-        }
-    };
-    for reason in report
-        .reasons
-        .iter()
-        .chain(report.signers.iter().flat_map(|s| &s.reasons))
-    {
-        add(reason.as_str(), messages::verify_reason(*reason, language));
-    }
-    for finding in report.signers.iter().flat_map(|s| &s.findings) {
-        add(finding.as_str(), messages::finding(*finding, language));
-    }
     view.message = Some(messages::verify_verdict(report.verdict, language));
-    view.messages = coded;
+    view.messages = messages::verify_report_words(&report, language);
     view.report = Some(report);
     Ok(view)
 }
