@@ -34,6 +34,7 @@ pub const COMMANDS: &[&str] = &[
     "pin_apply",
     "verify_pick",
     "verify_clear",
+    "verify_shown",
     "sign_pick_files",
     "sign_files_list",
     "sign_clear",

@@ -99,6 +99,7 @@ pub fn run() {
             commands::pin::pin_apply,
             commands::verify::verify_pick,
             commands::verify::verify_clear,
+            commands::verify::verify_shown,
             commands::sign::sign_pick_files,
             commands::sign::sign_files_list,
             commands::sign::sign_clear,

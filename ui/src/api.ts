@@ -153,6 +153,8 @@ export const api = {
   // The signature file and its document are chosen in native dialogs Rust opens; the page sees the report.
   verifyPick: (document: boolean) => invoke<VerifyView>("verify_pick", { document }),
   verifyClear: () => invoke<void>("verify_clear"),
+  // While the Verify screen is shown, files dropped on the window are its (verify://report).
+  verifyShown: (shown: boolean) => invoke<void>("verify_shown", { shown }),
   signPickFiles: () => invoke<SignFile[]>("sign_pick_files"),
   signFiles: () => invoke<SignFile[]>("sign_files_list"),
   signClear: () => invoke<SignFile[]>("sign_clear"),
@@ -192,6 +194,10 @@ export function onSignProgress(handler: (result: SignResult) => void): Promise<U
 }
 
 /** Files were dropped on the window (`sign://files`): the list as it is now, and what could not be read. */
+export function onVerifyReport(handler: (view: VerifyView | null, error: UiError | null) => void): Promise<UnlistenFn> {
+  return listen<{ view: VerifyView | null; error: UiError | null }>("verify://report", (e) => handler(e.payload.view, e.payload.error));
+}
+
 export function onSignFiles(handler: (files: SignFile[], error: UiError | null) => void): Promise<UnlistenFn> {
   return listen<{ files: SignFile[]; error: UiError | null }>("sign://files", (e) => handler(e.payload.files, e.payload.error));
 }

@@ -78,6 +78,8 @@ function clearError(): void {
 function go(next: Screen): void {
   // Going to another screen while the browser's question is shown refuses it.
   if (consentActive()) void refuseConsent();
+  // Leaving the Verify screen: drops go to the Sign screen's list again.
+  if (current === "verify" && next !== "verify") void api.verifyShown(false).catch(() => undefined);
   current = next;
   clearError();
   renderNav();

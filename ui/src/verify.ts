@@ -1,8 +1,9 @@
 // The Verify screen: a signature file (and for a detached signature its document) chosen in a
-// native dialog that Rust opens, checked as `podpis verify` checks it, and the same report: the
+// native dialog that Rust opens or dropped onto the window (while this screen is shown, Rust
+// takes the window's drops as its files), checked as `podpis verify` checks it, and the same report: the
 // verdict and why, for each signer the certificate, qualified or not, the signing time, the chain
 // with each certificate's revocation state, the findings, and which roots were trusted.
-import { api } from "./api";
+import { api, onVerifyReport } from "./api";
 import type { ChainLink, RootSource, SignerReport, VerifyView } from "./api";
 import { t, type Key } from "./i18n";
 
@@ -122,7 +123,7 @@ function reportBox(view: VerifyView): HTMLElement {
 
 export async function verifyScreen(hooks: VerifyHooks): Promise<HTMLElement> {
   const section = el("section", { "aria-labelledby": "verify-title" },
-    el("h2", { id: "verify-title" }, t("verify.title")), el("p", {}, t("verify.intro")));
+    el("h2", { id: "verify-title" }, t("verify.title")), el("p", {}, t("verify.intro")), el("p", { class: "hint" }, t("verify.drop")));
   let view: VerifyView = { signature: null, content: null, report: null, message: null, messages: [] };
   const status = el("p", { id: "verify-status", role: "status" });
   let box = reportBox(view);
@@ -155,5 +156,19 @@ export async function verifyScreen(hooks: VerifyHooks): Promise<HTMLElement> {
     documentButton.hidden = true;
   }, "secondary");
   section.append(el("div", { class: "actions" }, signatureButton, documentButton, clear), status, box);
+  const show = (next: VerifyView): void => {
+    view = next;
+    const fresh = reportBox(view);
+    box.replaceWith(fresh);
+    box = fresh;
+    documentButton.hidden = !view.signature || view.report?.form?.attached !== false;
+  };
+  // Files dropped while this screen is shown come back checked; the listener goes with the screen.
+  const unlisten = await onVerifyReport((next, error) => {
+    if (!section.isConnected) { void unlisten(); return; }
+    if (error) hooks.showError(error);
+    else if (next) { hooks.clearError(); show(next); }
+  });
+  await api.verifyShown(true);
   return section;
 }

@@ -464,6 +464,10 @@ pub fn watch_drops(app: &AppHandle) {
     let handle = app.clone();
     window.on_window_event(move |event| {
         if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+            // The Verify screen takes the drop while it is shown.
+            if crate::commands::verify::dropped(&handle, paths) {
+                return;
+            }
             dropped(&handle, paths.clone());
         }
     });

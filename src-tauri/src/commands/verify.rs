@@ -5,11 +5,12 @@
 //! sandbox mode (no portal address set) only.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use client::messages;
 use serde::Serialize;
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::commands::portal::sandbox_pki_dir;
 use crate::error::UiError;
@@ -19,10 +20,33 @@ use crate::words::word;
 /// A signature file is small; more than this is not one.
 const MAX_SIGNATURE: u64 = 64 * 1024 * 1024;
 
-/// The files chosen on the Verify screen.
+/// The files chosen on the Verify screen, and whether the screen is shown (then the window's
+/// drops are its files, not the Sign screen's).
 #[derive(Default)]
 pub struct VerifyDesk {
     files: Mutex<(Option<PathBuf>, Option<PathBuf>)>,
+    shown: AtomicBool,
+}
+
+/// What the extensions of signature files are, to tell the signature from its document among
+/// two files dropped together.
+const SIGNATURE_EXTENSIONS: &[&str] = &["p7s", "sig", "sgn", "p7m", "cms", "pem"];
+
+/// The signature and the document among the paths of one drop: one file is the signature; of
+/// two, the one with a signature's extension (else the first), the other its document. More
+/// than two are not one signature: none.
+pub fn signature_and_document(paths: &[PathBuf]) -> Option<(PathBuf, Option<PathBuf>)> {
+    let is_signature = |p: &PathBuf| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| SIGNATURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    };
+    match paths {
+        [one] => Some((one.clone(), None)),
+        [a, b] if is_signature(b) && !is_signature(a) => Some((b.clone(), Some(a.clone()))),
+        [a, b] => Some((a.clone(), Some(b.clone()))),
+        _ => None,
+    }
 }
 
 impl VerifyDesk {
@@ -188,4 +212,64 @@ pub async fn verify_pick(
 #[tauri::command]
 pub fn verify_clear(desk: State<'_, VerifyDesk>) {
     desk.set((None, None));
+}
+
+/// The page says when the Verify screen is shown and when it is left.
+#[tauri::command]
+pub fn verify_shown(shown: bool, desk: State<'_, VerifyDesk>) {
+    desk.shown.store(shown, Ordering::SeqCst);
+}
+
+/// Files dropped onto the window while the Verify screen is shown: checked, and the page told
+/// (`verify://report`, the view or the error). False when the screen is not shown: the drop is
+/// someone else's.
+pub fn dropped(app: &AppHandle, paths: &[PathBuf]) -> bool {
+    let desk = app.state::<VerifyDesk>();
+    if !desk.shown.load(Ordering::SeqCst) {
+        return false;
+    }
+    let Some((signature, document)) = signature_and_document(paths) else {
+        let language = app.state::<AppState>().language();
+        let _ = app.emit(
+            "verify://report",
+            serde_json::json!({ "view": null, "error": UiError::new("input", language) }),
+        );
+        return true;
+    };
+    desk.set((Some(signature), document));
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = handle.state::<AppState>();
+        let desk = handle.state::<VerifyDesk>();
+        let payload = match view(&state, &desk) {
+            Ok(view) => serde_json::json!({ "view": view, "error": null }),
+            Err(error) => serde_json::json!({ "view": null, "error": error }),
+        };
+        let _ = handle.emit("verify://report", payload);
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drop_is_one_signature_or_a_signature_with_its_document() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            signature_and_document(&[p("/a/x.p7s")]),
+            Some((p("/a/x.p7s"), None))
+        );
+        assert_eq!(
+            signature_and_document(&[p("/a/contract.pdf"), p("/a/contract.pdf.SIG")]),
+            Some((p("/a/contract.pdf.SIG"), Some(p("/a/contract.pdf"))))
+        );
+        assert_eq!(
+            signature_and_document(&[p("/a/x.sig"), p("/a/x.txt")]),
+            Some((p("/a/x.sig"), Some(p("/a/x.txt"))))
+        );
+        assert_eq!(signature_and_document(&[]), None);
+        assert_eq!(signature_and_document(&[p("/a"), p("/b"), p("/c")]), None);
+    }
 }
