@@ -68,5 +68,9 @@ api.runtime.onConnect.addListener((port) => {
 
 // Registered content scripts persist, but the flag may have changed while the extension was
 // off, and a fresh install has none yet.
-api.runtime.onInstalled.addListener(() => syncSandboxMode());
-api.runtime.onStartup.addListener(() => syncSandboxMode());
+// A failure is only logged: the options page shows it (and retries) when the person opens it.
+function syncOrLog() {
+  syncSandboxMode().catch((error) => console.error("podpis: sandbox mode:", error));
+}
+api.runtime.onInstalled.addListener(syncOrLog);
+api.runtime.onStartup.addListener(syncOrLog);
