@@ -104,3 +104,56 @@ fn a_detached_signature_needs_its_document_and_another_document_is_invalid_in_en
     assert!(files.contains("other.txt"), "{files}");
     app.screenshot("en-21-verify-another-document");
 }
+
+/// A root the person added for verifying (the app's copy in its data directory, as the native
+/// dialogs leave it; WebDriver cannot answer those) is listed and trusted: a signature under
+/// another PKI is untrusted before, and its chain ends at the added root after.
+#[test]
+fn a_root_added_for_verifying_is_listed_and_ends_the_chain() {
+    let pki = podpis_tests::portal::OwnPki::new();
+    let signer = pki.signer("entrepreneur");
+    let ca = fs::read(pki.ca_certificate()).expect("ca");
+    let ca_der = openssl::x509::X509::from_pem(&ca)
+        .and_then(|c| c.to_der())
+        .expect("ca der");
+    let dir = tempfile::tempdir_in(scratch()).expect("tmp");
+    let p7s = dir.path().join("other-pki.p7s");
+    fs::write(
+        &p7s,
+        signer.sign_with_certificates(b"other PKI", &[&ca_der]),
+    )
+    .expect("write");
+    let app = App::start_with("en", &[(TEST_FILES, files(&[&p7s]).as_os_str())]);
+    app.click("#nav-verify");
+    app.find("#verify-roots-list[data-count='0']");
+    app.click("#verify-pick");
+    app.find("#verify-verdict[data-verdict='invalid']");
+    let reasons = app.text("#verify-signer-1");
+    assert!(
+        reasons.contains(messages::verify_reason(
+            verify::Reason::CertificateUntrusted,
+            Language::English
+        )),
+        "{reasons}"
+    );
+
+    let kept = app.data.join("trust").join("verify-roots");
+    fs::create_dir_all(&kept).expect("dir");
+    fs::copy(pki.dir.join("root.pem"), kept.join("root.pem")).expect("copy");
+    app.click("#nav-sign");
+    app.click("#nav-verify");
+    app.find("#verify-roots-list[data-count='1']");
+    app.click("#verify-pick");
+    // No CRL for this PKI's CAs: the chain is trusted, whether it is revoked cannot be said.
+    app.find("#verify-verdict[data-verdict='could-not-check']");
+    let signer_text = app.text("#verify-signer-1");
+    assert!(signer_text.contains("added by you"), "{signer_text}");
+    assert!(
+        signer_text.contains(messages::verify_reason(
+            verify::Reason::RevocationUnavailable,
+            Language::English
+        )),
+        "{signer_text}"
+    );
+    app.screenshot("en-22-verify-root-added");
+}

@@ -155,6 +155,10 @@ export const api = {
   verifyClear: () => invoke<void>("verify_clear"),
   // While the Verify screen is shown, files dropped on the window are its (verify://report).
   verifyShown: (shown: boolean) => invoke<void>("verify_shown", { shown }),
+  // The roots trusted for verifying: added and removed only through native dialogs Rust opens.
+  verifyRoots: () => invoke<AnchorView[]>("verify_roots"),
+  verifyRootAdd: () => invoke<AnchorView[]>("verify_root_add"),
+  verifyRootRemove: (sha256: string) => invoke<AnchorView[]>("verify_root_remove", { sha256 }),
   signPickFiles: () => invoke<SignFile[]>("sign_pick_files"),
   signFiles: () => invoke<SignFile[]>("sign_files_list"),
   signClear: () => invoke<SignFile[]>("sign_clear"),

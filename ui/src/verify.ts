@@ -4,7 +4,7 @@
 // verdict and why, for each signer the certificate, qualified or not, the signing time, the chain
 // with each certificate's revocation state, the findings, and which roots were trusted.
 import { api, onVerifyReport } from "./api";
-import type { ChainLink, RootSource, SignerReport, VerifyView } from "./api";
+import type { AnchorView, ChainLink, RootSource, SignerReport, VerifyView } from "./api";
 import { t, type Key } from "./i18n";
 
 export interface VerifyHooks {
@@ -163,6 +163,25 @@ export async function verifyScreen(hooks: VerifyHooks): Promise<HTMLElement> {
     box = fresh;
     documentButton.hidden = !view.signature || view.report?.form?.attached !== false;
   };
+  // The roots the person trusts for verifying: added and removed through native dialogs.
+  const rootsBox = el("section", { id: "verify-roots", "aria-labelledby": "verify-roots-title" });
+  const drawRoots = (roots: AnchorView[]): void => {
+    const list = roots.length
+      ? el("ul", { id: "verify-roots-list", "data-count": String(roots.length) }, ...roots.map((r) => {
+        const remove = button(`verify-root-remove-${r.sha256.replace(/:/g, "")}`, t("verify.roots.remove"), async () => {
+          try { drawRoots(await api.verifyRootRemove(r.sha256)); } catch (e) { hooks.showError(e); }
+        }, "secondary");
+        remove.setAttribute("aria-label", `${t("verify.roots.remove")}: ${r.subject}`);
+        return el("li", { "data-sha256": r.sha256 }, `${r.subject} — ${r.sha256} `, remove);
+      }))
+      : el("p", { id: "verify-roots-list", "data-count": "0" }, t("verify.roots.none"));
+    const add = button("verify-root-add", t("verify.roots.add"), async () => {
+      try { drawRoots(await api.verifyRootAdd()); } catch (e) { hooks.showError(e); }
+    }, "secondary");
+    rootsBox.replaceChildren(el("h3", { id: "verify-roots-title" }, t("verify.roots.title")), list, add);
+  };
+  drawRoots(await api.verifyRoots().catch((e) => { hooks.showError(e); return [] as AnchorView[]; }));
+  section.append(rootsBox);
   // Files dropped while this screen is shown come back checked; the listener goes with the screen.
   const unlisten = await onVerifyReport((next, error) => {
     if (!section.isConnected) { void unlisten(); return; }

@@ -13,6 +13,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::commands::portal::sandbox_pki_dir;
+use crate::commands::trust::{
+    confirmed, describe, read_anchor, with_native_dialogs, AnchorView, NativeDialogs,
+};
 use crate::error::UiError;
 use crate::state::AppState;
 use crate::words::word;
@@ -130,6 +133,11 @@ fn view(state: &AppState, desk: &VerifyDesk) -> Result<VerifyView, UiError> {
         UiError::new("file-read", language)
     };
     trust.add_system().map_err(trust_error)?;
+    for (path, _) in added_roots(state) {
+        trust
+            .add_file(&path, ::verify::Source::User(path.clone()))
+            .map_err(trust_error)?;
+    }
     if state.settings().portal.is_none() {
         let dir = sandbox_pki_dir(state);
         if dir.join("root.pem").is_file() {
@@ -250,9 +258,199 @@ pub fn dropped(app: &AppHandle, paths: &[PathBuf]) -> bool {
     true
 }
 
+/// The roots the person added for verifying signatures: the app keeps its own copy of each
+/// confirmed certificate, named by its SHA-256, so a file changed later changes nothing.
+fn roots_dir(state: &AppState) -> PathBuf {
+    state.data_dir.join("trust").join("verify-roots")
+}
+
+/// The roots added, each with what the page shows of it (unreadable copies left out).
+pub fn added_roots(state: &AppState) -> Vec<(PathBuf, AnchorView)> {
+    let mut roots: Vec<(PathBuf, AnchorView)> = std::fs::read_dir(roots_dir(state))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+        .filter_map(|p| read_anchor(&p).ok().map(|a| (p.clone(), a.view(&p))))
+        .collect();
+    roots.sort_by(|a, b| a.1.subject.cmp(&b.1.subject));
+    roots
+}
+
+fn root_views(state: &AppState) -> Vec<AnchorView> {
+    added_roots(state).into_iter().map(|(_, v)| v).collect()
+}
+
+/// A root chosen in a file dialog, shown in a native confirmation, kept once the person says yes.
+pub fn add_root(state: &AppState, dialogs: &dyn NativeDialogs) -> Result<Vec<AnchorView>, UiError> {
+    let language = state.language();
+    let Some(path) = dialogs.pick_file(
+        word("verify.roots.pick", language),
+        word("trust.ca.filter", language),
+        &["pem", "crt", "cer", "der"],
+    ) else {
+        return Ok(root_views(state));
+    };
+    let anchor = read_anchor(&path).map_err(|e| {
+        eprintln!("podpis-desktop: {e}");
+        UiError::new("ca-file", language)
+    })?;
+    let details = describe(&anchor.view(&path), language);
+    if !confirmed(
+        dialogs,
+        "verify.roots.confirm.title",
+        "verify.roots.confirm.question",
+        &details,
+        language,
+    ) {
+        return Ok(root_views(state));
+    }
+    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &anchor.der)
+        .map_err(|_| UiError::new("settings", language))?;
+    let kept = roots_dir(state).join(format!("{}.pem", anchor.info.sha256));
+    std::fs::create_dir_all(roots_dir(state))
+        .and_then(|()| client::durable::write_atomically(&kept, pem.as_bytes()))
+        .map_err(crate::commands::trust::settings_error(language))?;
+    Ok(root_views(state))
+}
+
+/// Forgets an added root (named by its SHA-256 as the list shows it) once the person confirms.
+pub fn remove_root(
+    state: &AppState,
+    dialogs: &dyn NativeDialogs,
+    sha256: &str,
+) -> Result<Vec<AnchorView>, UiError> {
+    let language = state.language();
+    let Some((path, view)) = added_roots(state)
+        .into_iter()
+        .find(|(_, v)| v.sha256 == sha256)
+    else {
+        return Ok(root_views(state));
+    };
+    if confirmed(
+        dialogs,
+        "verify.roots.remove.title",
+        "verify.roots.remove.question",
+        &describe(&view, language),
+        language,
+    ) {
+        std::fs::remove_file(&path).map_err(crate::commands::trust::settings_error(language))?;
+    }
+    Ok(root_views(state))
+}
+
+/// The roots the person added for verifying.
+#[tauri::command]
+pub fn verify_roots(state: State<'_, AppState>) -> Vec<AnchorView> {
+    root_views(&state)
+}
+
+/// Adds a root: chosen and confirmed in native dialogs Rust opens.
+#[tauri::command]
+pub async fn verify_root_add(app: AppHandle) -> Result<Vec<AnchorView>, UiError> {
+    with_native_dialogs(app, add_root, |state| Ok(root_views(state))).await
+}
+
+/// Removes a root, after a native confirmation.
+#[tauri::command]
+pub async fn verify_root_remove(
+    app: AppHandle,
+    sha256: String,
+) -> Result<Vec<AnchorView>, UiError> {
+    with_native_dialogs(
+        app,
+        move |state, dialogs| remove_root(state, dialogs, &sha256),
+        |state| Ok(root_views(state)),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    struct Scripted {
+        file: Option<PathBuf>,
+        yes: bool,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl NativeDialogs for Scripted {
+        fn pick_file(&self, _: &str, _: &str, _: &[&str]) -> Option<PathBuf> {
+            self.file.clone()
+        }
+        fn pick_folder(&self, _: &str) -> Option<PathBuf> {
+            None
+        }
+        fn confirm(&self, _: &str, text: &str, _: &str, _: &str) -> bool {
+            self.asked.borrow_mut().push(text.to_owned());
+            self.yes
+        }
+    }
+
+    #[test]
+    fn a_root_is_added_only_once_confirmed_kept_as_a_copy_and_removed_once_confirmed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = AppState::load(dir.path().join("data"));
+        // A self-signed certificate made here (the GOST test root needs the engine).
+        let key = openssl::ec::EcKey::generate(
+            &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                .expect("group"),
+        )
+        .and_then(openssl::pkey::PKey::from_ec_key)
+        .expect("key");
+        let mut name = openssl::x509::X509NameBuilder::new().expect("name");
+        name.append_entry_by_text("CN", "Verify test root")
+            .expect("cn");
+        let name = name.build();
+        let mut b = openssl::x509::X509Builder::new().expect("builder");
+        b.set_version(2).expect("version");
+        b.set_subject_name(&name).expect("subject");
+        b.set_issuer_name(&name).expect("issuer");
+        b.set_pubkey(&key).expect("key");
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).expect("t"))
+            .expect("nb");
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(9).expect("t"))
+            .expect("na");
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .expect("sign");
+        let file = dir.path().join("root.pem");
+        std::fs::write(&file, b.build().to_pem().expect("pem")).expect("write");
+
+        let refuse = Scripted {
+            file: Some(file.clone()),
+            yes: false,
+            asked: RefCell::default(),
+        };
+        assert!(add_root(&state, &refuse).expect("add").is_empty());
+        assert!(refuse.asked.borrow()[0].contains("Verify test root"));
+
+        let accept = Scripted {
+            file: Some(file.clone()),
+            yes: true,
+            asked: RefCell::default(),
+        };
+        let roots = add_root(&state, &accept).expect("add");
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots[0].subject, "Verify test root");
+        // The app's copy, not the person's file, is what is trusted.
+        std::fs::remove_file(&file).expect("remove");
+        assert_eq!(added_roots(&state).len(), 1);
+
+        let sha = roots[0].sha256.clone();
+        assert_eq!(remove_root(&state, &refuse, &sha).expect("kept").len(), 1);
+        assert_eq!(
+            remove_root(&state, &accept, "../../etc")
+                .expect("none")
+                .len(),
+            1
+        );
+        assert!(remove_root(&state, &accept, &sha)
+            .expect("removed")
+            .is_empty());
+    }
 
     #[test]
     fn a_drop_is_one_signature_or_a_signature_with_its_document() {
