@@ -377,11 +377,18 @@ pub const XPI_FILE: &str = "podpis-bridge.xpi";
 
 impl ExtensionFiles {
     pub fn find() -> Self {
-        let Ok(exe) = std::env::current_exe() else {
-            return Self::default();
-        };
-        let exe = exe.canonicalize().unwrap_or(exe);
-        Self::find_from(&exe)
+        let found = std::env::current_exe()
+            .map(|exe| Self::find_from(&exe.canonicalize().unwrap_or(exe)))
+            .unwrap_or_default();
+        if found.unpacked.is_some() {
+            return found;
+        }
+        // A checkout built into a target directory outside it (CARGO_TARGET_DIR): the sources
+        // this program was built from, when they are still there.
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .and_then(Self::checkout)
+            .unwrap_or_default()
     }
 
     /// From the program at `exe`: its `../share/podpis`, else the nearest ancestor with an
@@ -399,19 +406,25 @@ impl ExtensionFiles {
                 firefox_script: None,
             };
         }
-        for dir in exe.ancestors().skip(1) {
-            let extension = dir.join("extension");
-            if extension.join("manifest.json").is_file() && dir.join("Cargo.toml").is_file() {
-                let built = extension.join("build/firefox/manifest.json");
-                let script = extension.join("firefox.sh");
-                return Self {
-                    firefox: built.is_file().then_some(built),
-                    firefox_script: script.is_file().then_some(script),
-                    unpacked: Some(extension),
-                };
-            }
+        exe.ancestors()
+            .skip(1)
+            .find_map(Self::checkout)
+            .unwrap_or_default()
+    }
+
+    /// A source checkout at `dir`: its `extension/`, and Firefox's build or the script for it.
+    fn checkout(dir: &Path) -> Option<Self> {
+        let extension = dir.join("extension");
+        if !(extension.join("manifest.json").is_file() && dir.join("Cargo.toml").is_file()) {
+            return None;
         }
-        Self::default()
+        let built = extension.join("build/firefox/manifest.json");
+        let script = extension.join("firefox.sh");
+        Some(Self {
+            firefox: built.is_file().then_some(built),
+            firefox_script: script.is_file().then_some(script),
+            unpacked: Some(extension),
+        })
     }
 }
 
