@@ -205,12 +205,19 @@ fn ask_person(app: &AppHandle, mut asker: Asker) {
     }
 }
 
-/// The window comes to the front, out of the taskbar if it was minimised.
+/// The window comes to the front, out of the taskbar if it was minimised. Only what is needed is
+/// asked of the window system (a window that already has the focus is left as it is).
 fn bring_forward(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
+        if window.is_minimized().unwrap_or(false) {
+            let _ = window.unminimize();
+        }
+        if !window.is_visible().unwrap_or(true) {
+            let _ = window.show();
+        }
+        if !window.is_focused().unwrap_or(false) {
+            let _ = window.set_focus();
+        }
     }
 }
 
