@@ -11,7 +11,7 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::{Stack, StackRef};
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509Crl, X509Name, X509Ref, X509StoreContext, X509};
+use openssl::x509::{X509Crl, X509Name, X509Ref, X509};
 use protocol::codes;
 use signing::certificate::CertificateInfo;
 
@@ -334,18 +334,8 @@ fn digest_fits_key(
 /// Chain to a trusted root, validity at signing time (the store's time), revocation by the CRLs;
 /// the chain built, the signer's certificate first.
 fn chain(certificate: &X509Ref, store: &X509Store) -> Result<Vec<X509>, ApiError> {
-    let untrusted = Stack::new().map_err(ApiError::internal)?;
-    let mut context = X509StoreContext::new().map_err(ApiError::internal)?;
-    let (ok, error, chain) = context
-        .init(store, certificate, &untrusted, |ctx| {
-            let ok = ctx.verify_cert()?;
-            let chain: Vec<X509> = ctx
-                .chain()
-                .map(|chain| chain.iter().map(ToOwned::to_owned).collect())
-                .unwrap_or_default();
-            Ok((ok, ctx.error(), chain))
-        })
-        .map_err(ApiError::internal)?;
+    let (ok, error, chain) =
+        ::verify::verify_chain(certificate, &[], store).map_err(ApiError::internal)?;
     if ok {
         return Ok(chain);
     }

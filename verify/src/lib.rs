@@ -25,7 +25,7 @@ use openssl::bn::BigNum;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreRef};
-use openssl::x509::{CrlStatus, X509Crl, X509StoreContext, X509};
+use openssl::x509::{CrlStatus, X509Crl, X509Ref, X509StoreContext, X509VerifyResult, X509};
 use serde::Serialize;
 use signing::certificate::{CertificateInfo, FindingCode};
 
@@ -718,6 +718,29 @@ fn link(certificate: &X509, root: Option<Source>) -> ChainLink {
     }
 }
 
+/// OpenSSL's verification of `certificate`'s chain in `store` (with `untrusted` as
+/// intermediates): whether it holds, OpenSSL's verdict, and the chain as far as it was built, the
+/// certificate first. The portal's chain check and this crate's both stand on it.
+pub fn verify_chain(
+    certificate: &X509Ref,
+    untrusted: &[X509],
+    store: &X509StoreRef,
+) -> Result<(bool, X509VerifyResult, Vec<X509>), openssl::error::ErrorStack> {
+    let mut stack = Stack::new()?;
+    for c in untrusted {
+        stack.push(c.clone())?;
+    }
+    let mut context = X509StoreContext::new()?;
+    context.init(store, certificate, &stack, |ctx| {
+        let ok = ctx.verify_cert()?;
+        let chain: Vec<X509> = ctx
+            .chain()
+            .map(|chain| chain.iter().map(ToOwned::to_owned).collect())
+            .unwrap_or_default();
+        Ok((ok, ctx.error(), chain))
+    })
+}
+
 /// The chain OpenSSL builds from the signer to a trusted root (with the file's certificates as
 /// intermediates), and why it failed, if it did.
 fn build_chain(
@@ -725,22 +748,7 @@ fn build_chain(
     certificates: &[X509],
     store: &X509Store,
 ) -> (Vec<X509>, Option<(Reason, String)>) {
-    let result = (|| {
-        let mut untrusted = Stack::new()?;
-        for c in certificates {
-            untrusted.push(c.clone())?;
-        }
-        let mut context = X509StoreContext::new()?;
-        context.init(store, signer, &untrusted, |ctx| {
-            let ok = ctx.verify_cert()?;
-            let chain: Vec<X509> = ctx
-                .chain()
-                .map(|chain| chain.iter().map(ToOwned::to_owned).collect())
-                .unwrap_or_default();
-            Ok((ok, ctx.error(), chain))
-        })
-    })();
-    match result {
+    match verify_chain(signer, certificates, store) {
         Err(e) => (
             vec![signer.clone()],
             Some((Reason::CertificateUntrusted, e.to_string())),
