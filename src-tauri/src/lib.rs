@@ -10,6 +10,7 @@ pub mod consent;
 pub mod error;
 pub mod modules;
 pub mod state;
+pub mod webview;
 pub mod words;
 
 use tauri::{Emitter, Manager};
@@ -48,16 +49,18 @@ pub fn run() {
             if let Some(listening) = listening {
                 consent::serve(app.handle().clone(), listening);
             }
+            webview::lean(app);
             commands::cards::start_monitor(app.handle().clone());
             commands::sign::watch_drops(app.handle());
             // The PKCS#11 modules are probed (in child processes) and loaded on a thread of their
-            // own: the window does not wait for them, and hears when they are loaded.
+            // own when the tier is first used: the window does not wait for them, and hears when
+            // they are loaded.
             let state = app.state::<AppState>();
             let handle = app.handle().clone();
             state.pkcs11.on_change(move || {
                 let _ = handle.emit("pkcs11://changed", ());
             });
-            state.reload_pkcs11();
+            state.defer_pkcs11();
             if std::env::var("PODPIS_SANDBOX").is_ok_and(|v| v == "1") {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {

@@ -7,6 +7,10 @@
 //! use the tier wait for the load in progress ([`Pkcs11Holder::tier`]); the settings screen does
 //! not wait, it shows the modules as loading and is told by an event when they are loaded.
 //!
+//! The app's first load waits until something uses the tier ([`Pkcs11Holder::defer`]): a person
+//! who only logs in or reads the history never has the modules, their libraries (OpenSC's
+//! pulls in OpenSSL) and their threads in the process (BENCHMARKS.md, memory).
+//!
 //! A module is initialised once in this process and stays loaded until the app exits, even after
 //! the person removes it from the list (it is then no longer used). PKCS#11 allows one
 //! `C_Initialize` per process: opening it again beside a live copy would fail, and the old copy's
@@ -108,6 +112,8 @@ struct Request {
     added: Vec<PathBuf>,
     /// Whether any request was made (the first one answers the load due from the start).
     made: bool,
+    /// The first request waits for the tier's first use ([`Pkcs11Holder::defer`]).
+    deferred: bool,
 }
 
 /// The app's PKCS#11 tier, loaded in the background and loaded again on request.
@@ -143,6 +149,7 @@ impl Pkcs11Holder {
                 generation: 1,
                 added: Vec::new(),
                 made: false,
+                deferred: false,
             }),
             opened: Mutex::new(HashMap::new()),
             published: tokio::sync::watch::Sender::new(Arc::new(Loaded::default())),
@@ -185,9 +192,39 @@ impl Pkcs11Holder {
                 request.generation += 1;
             }
             request.made = true;
+            request.deferred = false;
             request.added = added;
             request.generation
         };
+        self.start_load(generation);
+    }
+
+    /// The first load, with `added` as the person's modules, made only when the tier is first
+    /// used ([`Self::tier`], [`Self::loaded`], [`Self::latest`], [`Self::loading`]). Nothing is
+    /// loaded if a request was made already.
+    pub fn defer(&self, added: Vec<PathBuf>) {
+        let mut request = lock(&self.request);
+        if !request.made {
+            request.added = added;
+            request.deferred = true;
+        }
+    }
+
+    /// Makes the deferred first request, once.
+    fn start_deferred(self: &Arc<Self>) {
+        let generation = {
+            let mut request = lock(&self.request);
+            if !request.deferred {
+                return;
+            }
+            request.deferred = false;
+            request.made = true;
+            request.generation
+        };
+        self.start_load(generation);
+    }
+
+    fn start_load(self: &Arc<Self>, generation: u64) {
         let holder = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("podpis-pkcs11-load".into())
@@ -262,17 +299,20 @@ impl Pkcs11Holder {
     }
 
     /// Whether a load asked for has not finished yet.
-    pub fn loading(&self) -> bool {
+    pub fn loading(self: &Arc<Self>) -> bool {
+        self.start_deferred();
         self.published.borrow().generation < lock(&self.request).generation
     }
 
     /// The latest load, finished or not: what the settings screen shows at once.
-    pub fn latest(&self) -> Arc<Loaded> {
+    pub fn latest(self: &Arc<Self>) -> Arc<Loaded> {
+        self.start_deferred();
         Arc::clone(&self.published.borrow())
     }
 
     /// The tier once the loads asked for so far are done.
-    pub async fn loaded(&self) -> Arc<Loaded> {
+    pub async fn loaded(self: &Arc<Self>) -> Arc<Loaded> {
+        self.start_deferred();
         let target = lock(&self.request).generation;
         let mut published = self.published.subscribe();
         let result = match published.wait_for(|l| l.generation >= target).await {
@@ -284,7 +324,7 @@ impl Pkcs11Holder {
     }
 
     /// The tier once the loads asked for so far are done.
-    pub async fn tier(&self) -> Pkcs11Tier {
+    pub async fn tier(self: &Arc<Self>) -> Pkcs11Tier {
         self.loaded().await.tier.clone()
     }
 }
@@ -473,6 +513,40 @@ pub mod tests {
             again.entries[0].path,
             PathBuf::from("/usr/lib/opensc-pkcs11.so")
         );
+    }
+
+    #[test]
+    fn a_deferred_first_load_waits_for_the_first_use_and_runs_once() {
+        let added = PathBuf::from("/home/me/lib.so");
+        let loader = Arc::new(Scripted::default());
+        let holder = Arc::new(Pkcs11Holder::new(loader.clone(), false, Vec::new()));
+        holder.defer(vec![added.clone()]);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            lock(&loader.opened).is_empty(),
+            "loaded before anything used the tier"
+        );
+        // The first use loads the person's modules; later uses do not load them again.
+        let loaded = runtime().block_on(holder.loaded());
+        assert_eq!(loaded.entries.len(), 1);
+        assert_eq!(loaded.entries[0].path, added);
+        runtime().block_on(holder.tier());
+        assert!(!holder.loading());
+        assert_eq!(
+            lock(&loader.opened).as_slice(),
+            std::slice::from_ref(&added)
+        );
+
+        // A request made before the first use replaces the deferred one.
+        let loader = Arc::new(Scripted::default());
+        let holder = Arc::new(Pkcs11Holder::new(loader.clone(), false, Vec::new()));
+        holder.defer(vec![added]);
+        let chosen = PathBuf::from("/home/me/other.so");
+        holder.request(vec![chosen.clone()]);
+        let loaded = runtime().block_on(holder.loaded());
+        assert_eq!(loaded.entries[0].path, chosen);
+        assert_eq!(loaded.generation, 1);
+        assert_eq!(*lock(&loader.opened), [chosen]);
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct AppState {
     /// Held while a dialog choosing what the app trusts is open (commands::trust).
     pub trust_dialog: std::sync::Mutex<()>,
     /// The PKCS#11 modules whose tokens the app uses beside the cards: loaded in the background
-    /// once the app starts ([`Self::reload_pkcs11`]).
+    /// when first used ([`Self::defer_pkcs11`]), again when the list changes
+    /// ([`Self::reload_pkcs11`]).
     pub pkcs11: Arc<crate::modules::Pkcs11Holder>,
     /// The browser's question before the person (crate::consent).
     pub consent: Arc<crate::consent::Desk>,
@@ -92,6 +93,17 @@ impl AppState {
         };
         self.pkcs11
             .request(settings.pkcs11_modules.iter().map(PathBuf::from).collect());
+    }
+
+    /// The PKCS#11 tier's first load, with the person's modules, made when something first uses
+    /// the tier ([`crate::modules::Pkcs11Holder::defer`]).
+    pub fn defer_pkcs11(&self) {
+        let settings = match self.settings.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.pkcs11
+            .defer(settings.pkcs11_modules.iter().map(PathBuf::from).collect());
     }
 
     pub fn settings(&self) -> Settings {

@@ -646,8 +646,9 @@ fn memory_against_empty_app() {
             program: bin("tauri-empty-app"),
             envs: Vec::new(),
         },
-        // Podpis draws its page without hardware acceleration (src-tauri/src/webview.rs); the
-        // same floor with WebKit's variable for it tells that saving from the rest.
+        // Most of the floor under Xvfb is WebKit's accelerated compositing (GL through Mesa's
+        // LLVM rasteriser); the same floor without it shows what that part costs (Podpis keeps
+        // it: src-tauri/src/webview.rs says why).
         memory::Subject {
             name: "empty Tauri 2 app, compositing off (`WEBKIT_DISABLE_COMPOSITING_MODE=1`)".into(),
             program: bin("tauri-empty-app"),
