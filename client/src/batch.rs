@@ -8,8 +8,9 @@
 //! 2. [`sign_files`] signs them in order with the PIN the person typed once. On a PKCS#11 token
 //!    that is one `C_Login` and a `C_Sign` per file (a key with `CKA_ALWAYS_AUTHENTICATE` gets its
 //!    context-specific login per file, and the caller hears so). The cards of docs/cards.md forget
-//!    a VERIFY after each signature, so each file gets its own VERIFY: the PIN stays in zeroed
-//!    memory (`Pin`) for this batch only and is wiped when it ends, however it ends.
+//!    a VERIFY after each signature, so each file gets its own VERIFY, all in one card
+//!    transaction (`Reader::begin_batch`): the PIN stays in zeroed memory (`Pin`) for this batch
+//!    only and is wiped when it ends, however it ends.
 //! 3. The first failure of the card or token (a wrong PIN, a card pulled) stops the batch at once:
 //!    no second VERIFY follows a wrong PIN, and the files not reached are reported as not signed.
 //!    A file's own trouble (it cannot be read, it changed since it was shown, its signature
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use signing::cades::{self, Content};
 use signing::pkcs11::{SigningBatch, ToSign};
-use signing::token::Reader;
+use signing::token::{CardBatch, Reader};
 use signing::{LastTry, Pin, TokenError};
 use thiserror::Error;
 
@@ -161,22 +162,17 @@ fn read_error(path: &Path, e: &std::io::Error) -> BatchError {
 /// The files named ([`expand`]), each with its signature beside it in `form`.
 pub fn plan(paths: &[PathBuf], form: Form) -> Result<Vec<PlannedFile>, BatchError> {
     let mut planned: Vec<PlannedFile> = Vec::new();
+    // Each file by its canonical path, once: the same file under two names is still one file.
+    let mut seen = std::collections::HashSet::new();
     for input in expand(paths)? {
-        let output = signature_path(&input, form);
-        let file = plan_file(&input, &output)?;
-        if planned.iter().any(|p| same_file(&p.input, &file.input)) {
+        let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
+        if !seen.insert(canonical) {
             return Err(BatchError::Twice(input));
         }
-        planned.push(file);
+        let output = signature_path(&input, form);
+        planned.push(plan_file(&input, &output)?);
     }
     Ok(planned)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 /// One file, its signature going to `output`.
@@ -320,6 +316,7 @@ enum KeySession<'a> {
     Card {
         reader: Reader,
         reference: u8,
+        batch: Option<CardBatch>,
     },
     Pkcs11 {
         tier: &'a Pkcs11Tier,
@@ -372,6 +369,7 @@ pub fn sign_files(
         } => KeySession::Card {
             reader: Reader::new(reader.clone()).with_deadline(deadline),
             reference: *reference,
+            batch: None,
         },
         KeySource::Pkcs11 { .. } => KeySession::Pkcs11 { tier, batch: None },
     };
@@ -456,19 +454,28 @@ fn sign_one(
         })
     };
     let signature = match session {
-        KeySession::Card { reader, reference } => {
-            let copy = pin
-                .as_ref()
-                .map(Pin::duplicate)
-                .ok_or_else(|| token(signing::pkcs11::Pkcs11Error::PinRequired.into()))?;
-            reader
-                .sign(
-                    *reference,
-                    chosen.key.algorithm,
-                    prepared.digest_to_sign().to_vec(),
-                    copy,
-                    last_try,
-                )
+        KeySession::Card {
+            reader,
+            reference,
+            batch,
+        } => {
+            if batch.is_none() {
+                let pin = pin
+                    .take()
+                    .ok_or_else(|| token(signing::pkcs11::Pkcs11Error::PinRequired.into()))?;
+                // One transaction for the batch; the card thread holds the PIN for a VERIFY per
+                // signature and drops it, wiped, when the batch ends.
+                *batch = Some(
+                    reader
+                        .begin_batch(*reference, chosen.key.algorithm, pin, last_try)
+                        .map_err(token)?,
+                );
+            }
+            let Some(batch) = batch.as_mut() else {
+                return Err(token(TokenError::Malformed("no card transaction".into())));
+            };
+            batch
+                .sign(prepared.digest_to_sign().to_vec())
                 .map_err(token)?
         }
         KeySession::Pkcs11 { tier, batch } => {

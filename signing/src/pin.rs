@@ -40,13 +40,6 @@ impl Pin {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
-
-    /// A second copy, for a batch of signatures that the person confirmed with one PIN: a card of
-    /// docs/cards.md forgets a VERIFY after each signature, so each one is sent the PIN again.
-    /// The copy is wiped when dropped, as the original is.
-    pub fn duplicate(&self) -> Self {
-        Self(Zeroizing::new(self.0.to_vec()))
-    }
 }
 
 impl std::fmt::Debug for Pin {

@@ -139,6 +139,60 @@ impl Reader {
         })
     }
 
+    /// Opens one transaction for a batch of signatures with key `key`: each
+    /// [`CardBatch::sign`] is what [`Self::sign`] does for one hash (the try counter read right
+    /// before its VERIFY, the PIN sent once for that signature, as the cards of docs/cards.md
+    /// forget a VERIFY after each signature), without a connection, a transaction and a reset of
+    /// the card per signature; and no other program can come between two of them. The first
+    /// failure ends the batch (the transaction is closed, and no later signature is tried).
+    /// Dropping the batch ends the transaction and resets the card (unless it vanished), so no
+    /// other program inherits a verified PIN. Each step waits at most the deadline.
+    pub fn begin_batch(
+        &self,
+        key: u8,
+        algorithm: KeyAlgorithm,
+        pin: Pin,
+        last_try: LastTry,
+    ) -> Result<CardBatch, TokenError> {
+        let (items, queue) = mpsc::channel::<Vec<u8>>();
+        let (answer, answers) = mpsc::channel::<Result<Option<Vec<u8>>, TokenError>>();
+        let name = self.name.clone();
+        std::thread::Builder::new()
+            .name("podpis-card-batch".into())
+            .spawn(move || {
+                let ready = answer.clone();
+                let result = run_on_card(&name, pcsc::Disposition::ResetCard, move |driver, t| {
+                    if ready.send(Ok(None)).is_err() {
+                        return Ok(());
+                    }
+                    // The caller waits for each answer before it sends the next hash.
+                    while let Ok(hash) = queue.recv() {
+                        let signature = driver.sign(t, key, algorithm, &hash, &pin, last_try)?;
+                        if ready.send(Ok(Some(signature))).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                });
+                // A failure (refined to "removed" when the card is gone) is the answer to the
+                // step that met it: the connection, or the signature under way.
+                if let Err(e) = result {
+                    let _ = answer.send(Err(e));
+                }
+            })
+            .map_err(|e| CardError::Pcsc(format!("cannot start the card thread: {e}")))?;
+        let batch = CardBatch {
+            items: Some(items),
+            answers,
+            algorithm,
+            deadline: self.deadline,
+        };
+        match batch.wait()? {
+            None => Ok(batch),
+            Some(_) => Err(TokenError::Malformed("a signature before any hash".into())),
+        }
+    }
+
     /// Changes the PIN (the old one is compared as VERIFY compares it, in the same transaction as
     /// the counter that decides the last-try consent). The card is reset afterwards.
     pub fn change_pin(&self, old: Pin, new: Pin, last_try: LastTry) -> Result<(), TokenError> {
@@ -229,6 +283,63 @@ fn run_on_card<T>(
         (Ok(value), Err(CardError::Removed | CardError::Reset)) => Ok(value),
         (Ok(_), Err(e)) => Err(e.into()),
         (Err(e), _) => Err(e),
+    }
+}
+
+/// Signatures in one card transaction ([`Reader::begin_batch`]).
+pub struct CardBatch {
+    /// `None` once the batch failed: nothing more is sent to the card.
+    items: Option<mpsc::Sender<Vec<u8>>>,
+    answers: mpsc::Receiver<Result<Option<Vec<u8>>, TokenError>>,
+    algorithm: KeyAlgorithm,
+    deadline: Duration,
+}
+
+impl CardBatch {
+    /// Verifies the PIN and has the card sign `hash`, as [`Reader::sign`] does, in the batch's
+    /// transaction. After an error the batch is over.
+    pub fn sign(&mut self, hash: Vec<u8>) -> Result<Vec<u8>, TokenError> {
+        let algorithm = self.algorithm;
+        if hash.len() != algorithm.hash_len() {
+            return Err(TokenError::HashLength {
+                algorithm,
+                expected: algorithm.hash_len(),
+                actual: hash.len(),
+            });
+        }
+        let ended = || TokenError::Card(CardError::Pcsc("the card batch has ended".into()));
+        let items = self.items.as_ref().ok_or_else(ended)?;
+        if items.send(hash).is_err() {
+            self.items = None;
+            return Err(ended());
+        }
+        match self.wait() {
+            Ok(Some(signature)) => Ok(signature),
+            Ok(None) => Err(TokenError::Malformed("no signature".into())),
+            Err(e) => {
+                self.items = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn wait(&self) -> Result<Option<Vec<u8>>, TokenError> {
+        match self.answers.recv_timeout(self.deadline) {
+            Ok(answer) => answer,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(CardError::NotResponding.into()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(CardError::Pcsc("the card thread ended".into()).into())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for CardBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardBatch")
+            .field("algorithm", &self.algorithm)
+            .field("open", &self.items.is_some())
+            .finish()
     }
 }
 

@@ -69,7 +69,15 @@ fn verifies_sent(card: &VirtualCard) -> usize {
 /// `reader` (the other virtual reader may hold another test's card).
 fn open_with_files(app: &App, reader: &str, count: usize) {
     app.click("#nav-sign");
-    app.find(&format!("#sign-certificates input[data-reader='{reader}']"));
+    // The card is read when the screen opens: on a busy machine (other tests' apps and cards)
+    // that can take more than the harness's usual 20 s.
+    let certificate = format!("#sign-certificates input[data-reader='{reader}']");
+    if app
+        .wait_for(&certificate, Duration::from_secs(60))
+        .is_none()
+    {
+        app.find(&certificate);
+    }
     app.click("#sign-pick");
     app.find(&format!("#sign-files[data-count='{count}']"));
     app.click(&format!("#sign-certificates input[data-reader='{reader}']"));

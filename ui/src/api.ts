@@ -162,7 +162,8 @@ export const api = {
   signPickFiles: () => invoke<SignFile[]>("sign_pick_files"),
   signFiles: () => invoke<SignFile[]>("sign_files_list"),
   signClear: () => invoke<SignFile[]>("sign_clear"),
-  signCertificates: () => invoke<SignKeys>("sign_certificates"),
+  // The certificates of the card in `reader`, or (null) of the PKCS#11 tokens.
+  signCertificates: (reader: string | null) => invoke<SignKeys>("sign_certificates", { reader }),
   // One PIN for the whole batch; `pin` is null for a PIN pad. Existing signatures are replaced only after a native yes.
   signStart: (reader: string, certificate: string, detached: boolean, pin: string | null, lastTryConfirmed: boolean) =>
     invoke<SignSummary>("sign_start", { reader, certificate, detached, pin, lastTryConfirmed }),

@@ -4,9 +4,9 @@
 // whole batch; a progress bar with a line per file; the signatures beside the files. A signature
 // file already there is replaced only after a yes in a native dialog.
 import { api, asUiError, onCardsChanged, onSignFiles, onSignProgress } from "./api";
-import type { SignFile, SignKey, SignResult } from "./api";
+import type { ReaderInfo, SignFile, SignKey, SignResult } from "./api";
 import { t, type Key } from "./i18n";
-import { pinAcceptable, shortDate, usable } from "./logic";
+import { mergeCertificates, pinAcceptable, shortDate, usable } from "./logic";
 
 export interface SignHooks {
   showError: (e: unknown) => void;
@@ -140,16 +140,50 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
     }));
     drawPin();
   };
-  const loadKeys = async (): Promise<void> => {
+  // Each card is read on its own (a slow card, or one another program is signing with, holds up
+  // only its own certificates), the PKCS#11 tokens once their modules are loaded; the lists are
+  // merged as they come. One reading per place at a time: cards coming and going in other readers
+  // ask again while a slow card is read, and readings piled up behind it would each wait out the
+  // card's deadline; an asking meanwhile makes one more reading once this one is done.
+  const byPlace = new Map<string, SignKey[]>();
+  const loading = new Set<string>();
+  const again = new Set<string>();
+  const TOKENS = "";
+  const merged = (): void => {
+    const cards = [...byPlace.entries()].filter(([place]) => place !== TOKENS).flatMap(([, k]) => k);
+    keys = mergeCertificates(cards, byPlace.get(TOKENS) ?? []);
+    drawKeys();
+  };
+  const loadPlace = async (place: string): Promise<void> => {
+    if (loading.has(place)) { again.add(place); return; }
+    loading.add(place);
     try {
-      const got = await api.signCertificates();
-      keys = got.keys;
-      remembered = got.remembered;
-      drawKeys();
-    } catch (e) {
-      const code = asUiError(e).code;
-      if (!["card-removed", "no-card", "card-not-responding"].includes(code)) hooks.showError(e);
+      do {
+        again.delete(place);
+        try {
+          const got = await api.signCertificates(place === TOKENS ? null : place);
+          byPlace.set(place, got.keys);
+          remembered = got.remembered;
+        } catch (e) {
+          // A card that went away or does not answer is the live list's to follow, not an error
+          // here; no smart card service is.
+          byPlace.delete(place);
+          if (asUiError(e).code === "pcsc-not-running") hooks.showError(e);
+        }
+        merged();
+      } while (again.has(place));
+    } finally {
+      loading.delete(place);
     }
+  };
+  const loadKeys = async (list?: ReaderInfo[]): Promise<void> => {
+    const readers = list ?? await api.readers().catch(() => [] as ReaderInfo[]);
+    const cards = readers.filter((r) => r.card && r.card.kind !== "unknown").map((r) => r.reader);
+    for (const place of [...byPlace.keys()]) {
+      if (place !== TOKENS && !cards.includes(place)) byPlace.delete(place);
+    }
+    merged();
+    await Promise.all([...cards, TOKENS].map(loadPlace));
   };
 
   const bar = el("progress", { id: "sign-progress", max: "1", value: "0", "aria-label": t("sign.progress") }) as HTMLProgressElement;
@@ -217,7 +251,7 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
     formBox, certsBox, pinBox, start,
     el("h3", {}, t("sign.progressTitle")), bar, results, summary);
   drawFiles();
-  await loadKeys();
+  void loadKeys();
   // Listeners stop once the screen has left the window (not before it is put there).
   let seen = false;
   const alive = (): boolean => {
@@ -230,9 +264,9 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
     drawFiles();
     if (error) hooks.showError(error);
   });
-  const unlistenCards = await onCardsChanged(() => {
+  const unlistenCards = await onCardsChanged((list) => {
     if (!alive()) { unlistenCards(); return; }
-    if (!running) void loadKeys();
+    if (!running) void loadKeys(list);
   });
   return section;
 }

@@ -210,33 +210,37 @@ pub struct KeysView {
     remembered: Option<String>,
 }
 
-/// The certificates of every card and token there is, and the one chosen last.
+/// The certificates of the card in `reader`, or (`reader` null) of the PKCS#11 tokens once the
+/// modules are loaded, and the one chosen last. One place at a time, as the Confirm screen reads
+/// them: a slow card, or one another program is signing with, holds up only its own line.
 #[tauri::command]
-pub async fn sign_certificates(state: State<'_, AppState>) -> Result<KeysView, UiError> {
+pub async fn sign_certificates(
+    state: State<'_, AppState>,
+    reader: Option<String>,
+) -> Result<KeysView, UiError> {
     let language = state.language();
-    let tier = state.pkcs11.tier().await;
-    let cache = client::certificates::CertificateCache::in_data_dir(&state.data_dir);
-    let every = CardChoice {
-        reader: None,
-        // A certificate named (by an empty prefix) makes every card and token count.
-        certificate: Some(String::new()),
+    let found = match reader {
+        Some(reader) => {
+            let cache = client::certificates::CertificateCache::in_data_dir(&state.data_dir);
+            tauri::async_runtime::spawn_blocking(move || {
+                client::tokens::card_keys(&reader, &cache, signing::token::Reader::DEFAULT_DEADLINE)
+            })
+            .await
+            .map_err(|_| UiError::new("runtime", language))?
+            .map_err(|e| UiError::card(&e, language))?
+        }
+        None => {
+            let tier = state.pkcs11.tier().await;
+            let (keys, errors) = tauri::async_runtime::spawn_blocking(move || tier.keys())
+                .await
+                .map_err(|_| UiError::new("runtime", language))?;
+            for e in errors {
+                eprintln!("podpis-desktop: PKCS#11: {e}");
+            }
+            keys
+        }
     };
-    let found = tauri::async_runtime::spawn_blocking(move || {
-        flow::candidate_keys(
-            &every,
-            &cache,
-            signing::token::Reader::DEFAULT_DEADLINE,
-            &tier,
-        )
-    })
-    .await
-    .map_err(|_| UiError::new("runtime", language))?;
-    let keys = match found {
-        Ok(keys) => keys,
-        Err(flow::FlowError::NoCard) => Vec::new(),
-        Err(e) => return Err(UiError::flow(&e, language)),
-    };
-    let keys = keys
+    let keys = found
         .iter()
         .filter_map(|key| {
             let info = CertificateInfo::parse(&key.certificate).ok()?;
