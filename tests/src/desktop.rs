@@ -386,6 +386,16 @@ impl Drop for App {
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
             .send();
+        // SIGTERM first, not Child::kill's SIGKILL alone: tauri-driver stops its
+        // WebKitWebDriver when terminated, while a killed one left it running (over a hundred
+        // of them, each mapping WebKit, after a day of desktop tests).
+        let _ = Command::new("kill")
+            .arg(self.driver.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(self.driver.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = self.xvfb.kill();
