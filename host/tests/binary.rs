@@ -42,6 +42,11 @@ fn start_with(data_dir: &std::path::Path, args: &[&str]) -> Child {
         .env("PODPIS_DATA_DIR", data_dir)
         // No module of the system is probed or loaded by this test.
         .env("PODPIS_PKCS11_DISCOVERY", "0")
+        // A listing refused here asks the app, which the host starts when none runs: without a
+        // display that app cannot open its window and exits at once, so the refusal comes at
+        // once wherever the tests run (never a real window waiting for a person).
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
