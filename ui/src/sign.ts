@@ -42,6 +42,8 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
   let files: SignFile[] = await api.signFiles();
   let keys: SignKey[] = [];
   let chosen: string | null = null;
+  /** The certificate was chosen by a click (it stays), not preselected. */
+  let clicked = false;
   let running = false;
 
   const detached = el("input", { id: "sign-detached", type: "radio", name: "sign-form", value: "detached" }) as HTMLInputElement;
@@ -118,16 +120,18 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
       drawPin();
       return;
     }
-    // The one chosen by a click stays; else the one chosen last time; else the only one.
+    // The one chosen by a click stays; else the one chosen last time; else the only one (decided
+    // again at each drawing, as the cards' certificates come in one place at a time).
     const ids = choices.map((k) => `${k.reader}/${k.sha256}`);
-    if (!chosen || !ids.includes(chosen)) {
+    if (!clicked || !chosen || !ids.includes(chosen)) {
+      clicked = false;
       const again = choices.find((k) => k.sha256 === remembered);
       chosen = again ? `${again.reader}/${again.sha256}` : choices.length === 1 ? ids[0] : null;
     }
     certsBox.replaceChildren(legend, ...choices.map((k, i) => {
       const id = `${k.reader}/${k.sha256}`;
       const radio = el("input", { id: `sign-cert-${i}`, type: "radio", name: "sign-cert", value: k.sha256, "data-sha256": k.sha256, "data-reader": k.reader, checked: id === chosen }) as HTMLInputElement;
-      radio.addEventListener("change", () => { if (radio.checked) { chosen = id; drawPin(); } });
+      radio.addEventListener("change", () => { if (radio.checked) { chosen = id; clicked = true; drawPin(); } });
       const owner = [k.surname, k.given_names].filter(Boolean).join(" ") || k.subject || k.sha256.slice(0, 16);
       const details = [k.organisation, k.snils ? `${t("confirm.snils")} ${k.snils}` : null,
         `${shortDate(k.not_before)} — ${shortDate(k.not_after)}`, k.algorithm, k.reader].filter(Boolean).join(" · ");
@@ -149,6 +153,7 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
   const loading = new Set<string>();
   const again = new Set<string>();
   const TOKENS = "";
+  const retried = new Map<string, number>();
   const merged = (): void => {
     const cards = [...byPlace.entries()].filter(([place]) => place !== TOKENS).flatMap(([, k]) => k);
     keys = mergeCertificates(cards, byPlace.get(TOKENS) ?? []);
@@ -166,9 +171,15 @@ export async function signScreen(hooks: SignHooks): Promise<HTMLElement> {
           remembered = got.remembered;
         } catch (e) {
           // A card that went away or does not answer is the live list's to follow, not an error
-          // here; no smart card service is.
+          // here; no smart card service is. A card still there that failed to read (busy with
+          // another program, just inserted) is read again a little later, twice at most.
           byPlace.delete(place);
           if (asUiError(e).code === "pcsc-not-running") hooks.showError(e);
+          const tries = (retried.get(place) ?? 0) + 1;
+          if (place !== TOKENS && tries <= 2) {
+            retried.set(place, tries);
+            setTimeout(() => { if (alive()) void loadPlace(place); }, 1000);
+          }
         }
         merged();
       } while (again.has(place));
