@@ -48,13 +48,14 @@ fn apdus_in(trace: &str) -> usize {
 }
 
 /// The sections of the report; `podpis-bench portal app` runs only those (all by default).
-const SECTIONS: [(&str, fn()); 6] = [
+const SECTIONS: [(&str, fn()); 7] = [
     ("card", card_path),
     ("pkcs11", pkcs11_tier),
     ("confirm", whole_confirmation),
     ("portal", portal_throughput),
     ("app", desktop_app),
     ("memory", memory_against_empty_app),
+    ("host", browser_host),
 ];
 
 fn main() {
@@ -831,4 +832,160 @@ fn cpu_time(pid: u32) -> Duration {
         .map(|f| f.parse().unwrap_or(0))
         .collect();
     Duration::from_millis((fields[11] + fields[12]) * 10)
+}
+
+/// One native-messaging frame: a 32-bit length in native order, then the JSON.
+fn host_frame(message: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(message).expect("json");
+    let mut frame = u32::try_from(body.len())
+        .expect("u32")
+        .to_ne_bytes()
+        .to_vec();
+    frame.extend(body);
+    frame
+}
+
+fn host_reply(out: &mut impl std::io::Read) -> serde_json::Value {
+    let mut length = [0u8; 4];
+    out.read_exact(&mut length).expect("reply length");
+    let mut body = vec![0u8; u32::from_ne_bytes(length) as usize];
+    out.read_exact(&mut body).expect("reply body");
+    serde_json::from_slice(&body).expect("reply json")
+}
+
+/// A process's resident and proportional memory, in MiB, from /proc.
+fn rss_and_pss(pid: u32) -> (f64, f64) {
+    let field = |file: &str, name: &str| -> f64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).expect("proc");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/{file}"));
+        let kib: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("kB");
+        kib / 1024.0
+    };
+    (field("status", "VmRSS:"), field("smaps_rollup", "Pss:"))
+}
+
+/// The browser bridge without the browser: `podpis-host` (release) started as Chromium starts
+/// it, frames written and read as the extension does, the page library's own sequence. The
+/// person's consent is answered at once by this program, listening on the app's socket in the
+/// host's data directory (the app's part is measured by tests/tests/browser.rs with a click).
+fn browser_host() {
+    use client::bridge::{socket_dir_from, Answer, Listening, Question, Secret};
+    use serde_json::{json, Value};
+
+    println!("\n## Browser bridge: podpis-host (release), virtual GOST token, consent answered at once\n");
+    let card = VirtualCard::start("entrepreneur");
+    let data = tempfile::tempdir_in(scratch()).expect("data dir");
+    let listening = Listening::bind(&socket_dir_from(Some(data.path().into()), None))
+        .expect("socket")
+        .expect("no other app listens in a fresh directory");
+    let sign_questions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = sign_questions.clone();
+    // Ends with this program: it blocks in accept once the host is gone.
+    std::thread::spawn(move || {
+        while let Ok(mut asker) = listening.accept() {
+            let answer = match asker.question() {
+                Ok(Question::List { .. }) => Answer::Allow,
+                Ok(Question::Sign(_)) => {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Answer::Sign {
+                        pin: Some(Secret::new(PIN.to_owned())),
+                        last_try_confirmed: false,
+                    }
+                }
+                Err(_) => break,
+            };
+            if asker.answer(&answer).is_err() {
+                break;
+            }
+        }
+    });
+    let mut host = Command::new(bin("podpis-host"))
+        .arg("chrome-extension://heccbomkgkkfobheiepjmdhophngobhm/")
+        .env("PODPIS_DATA_DIR", data.path())
+        .env("PODPIS_PKCS11_DISCOVERY", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("podpis-host");
+    let pid = host.id();
+    let mut to_host = host.stdin.take().expect("stdin");
+    let mut from_host = host.stdout.take().expect("stdout");
+    let mut call = |msg: Value| -> Value {
+        let envelope = json!({"origin": "https://www.gosuslugi.ru", "msg_data": msg});
+        to_host.write_all(&host_frame(&envelope)).expect("write");
+        to_host.flush().expect("flush");
+        let reply = host_reply(&mut from_host);
+        assert_eq!(reply["error_code"], 0, "{msg}: {reply}");
+        reply
+    };
+    call(
+        json!({"func_name": "create", "params": {"file_config": "", "config_string": "", "log_file_location": "", "plugin_log_level": ""}}),
+    );
+    call(json!({"func_name": "version"}));
+    let (idle_rss, idle_pss) = rss_and_pss(pid);
+    let list = call(json!({"func_name": "get_list_info", "params": {"cryptoType": null}}));
+    let ours = list["ifc_list"]
+        .as_array()
+        .expect("ifc_list")
+        .iter()
+        .find(|c| c["description"] == card.reader())
+        .expect("the virtual card listed");
+    let crypto_id = format!(
+        "{}/{}",
+        ours["alias"].as_str().expect("alias"),
+        ours["num"].as_str().expect("num")
+    );
+    let certs = call(
+        json!({"func_name": "get_list_certs_by_cryptoid_array", "params": {"cryptoID_array": [crypto_id], "show_progress": 0}}),
+    );
+    let key_id = certs["result_array"][0]["cert_list"][0]["id"]
+        .as_str()
+        .expect("certificate id")
+        .to_owned();
+    let container = format!("{crypto_id}/{key_id}");
+
+    const RUNS: usize = 30;
+    let (mut signs, mut library_signs) = (Vec::new(), Vec::new());
+    for i in 0..RUNS {
+        let sign = json!({"func_name": "sign", "params": {
+            "containerId": container, "userPin": "", "inDataType": 1,
+            "data": format!("podpis-browser-challenge/1 nonce=bench{i}"),
+            "hashType": 1, "signType": 5, "cspUI": 1, "outDataType": 1}});
+        // The page library's sign: get_list_info first (its check of the cryptoId), then sign.
+        let started = Instant::now();
+        call(json!({"func_name": "get_list_info", "params": {"cryptoType": null}}));
+        let t = Instant::now();
+        let reply = call(sign);
+        signs.push(t.elapsed());
+        library_signs.push(started.elapsed());
+        assert!(
+            reply["sign_value"].as_str().is_some_and(|v| v.len() > 100),
+            "{reply}"
+        );
+    }
+    let (busy_rss, busy_pss) = rss_and_pss(pid);
+    drop(to_host);
+    let status = host.wait().expect("host exit");
+    assert!(status.success(), "podpis-host ended with {status}");
+    assert_eq!(
+        sign_questions.load(std::sync::atomic::Ordering::SeqCst),
+        RUNS,
+        "every signature was asked for on the consent socket"
+    );
+
+    println!("Command: `OPENSSL_CONF=config/openssl-gost.cnf target/release/podpis-bench host` (after `cargo build --release --workspace --bins`).\n");
+    println!("- `sign` frame written → reply read (CAdES-BES attached, signType 5, DATA; the host reads the token again, asks the consent socket, VERIFY and PSO on the card, builds the CMS): {}", stats(signs));
+    println!(
+        "- the page library's sign (`get_list_info`, then `sign`, as the library sends them): {}",
+        stats(library_signs)
+    );
+    println!("- podpis-host memory after `create` and `version`: RSS {idle_rss:.1} MiB, PSS {idle_pss:.1} MiB; after listing and {RUNS} signatures: RSS {busy_rss:.1} MiB, PSS {busy_pss:.1} MiB");
 }
