@@ -243,7 +243,9 @@ fn error_words(code: &str) -> (&'static str, &'static str) {
         "no-reader" => ("Считыватель смарт-карт не найден. Подключите считыватель или токен.", "No smart card reader found. Connect a reader or token."),
         "no-card" => ("Карта или токен не вставлены. Вставьте носитель с подписью.", "No card or token is inserted. Insert the one with your signature."),
         "several-cards" => ("Вставлено несколько носителей: выберите считыватель (--reader).", "Several cards are inserted: choose a reader (--reader)."),
-        "card-removed" => ("Носитель извлечён во время работы. Ничего не отправлено; вставьте его и повторите.", "The card was removed during the operation. Nothing was sent; insert it and try again."),
+        // Said of a confirmation, a PIN change and a batch of files alike: what was finished
+        // before (a file already signed) stays, so the words promise nothing about it.
+        "card-removed" => ("Носитель извлечён во время работы: начатое на нём не завершено. Вставьте его и повторите.", "The card was removed during the operation: what it was doing did not finish. Insert it and try again."),
         "card-not-responding" => ("Носитель не отвечает. Извлеките его и вставьте снова.", "The card does not answer. Remove it and insert it again."),
         "card-unknown" => ("Этот носитель Подписи незнаком.", "Podpis does not know this card."),
         "card-error" => ("Ошибка при работе с носителем. Извлеките его, вставьте снова и повторите.", "The card failed. Remove it, insert it again and retry."),

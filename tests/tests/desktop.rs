@@ -103,6 +103,62 @@ fn the_whole_confirmation_by_clicks_ends_confirmed() {
     eprintln!("window up and driven in {window_after:?}");
 }
 
+/// The certificate a confirmation was signed with is offered first next time: marked, and its
+/// button focused so that Enter takes it again (a click on another still chooses that one).
+#[test]
+fn the_certificate_signed_with_last_is_offered_first_for_a_confirmation() {
+    let _queue = two_reader_queue();
+    let entrepreneur = VirtualCard::start("entrepreneur");
+    let legal = VirtualCard::start("legal-entity");
+    let app = App::start("en");
+    app.find("#login-title");
+    log_in(&app, "legal-entity");
+    let certificate = |card: &VirtualCard| {
+        format!(
+            "#certificates .certificate[data-reader='{}']",
+            card.reader()
+        )
+    };
+    let open_confirm = || {
+        app.click("#nav-confirm");
+        for card in [&entrepreneur, &legal] {
+            let choice = format!("{} button", certificate(card));
+            if app.wait_for(&choice, Duration::from_secs(60)).is_none() {
+                app.find(&choice);
+            }
+        }
+    };
+    open_confirm();
+    // Nothing chosen before: nothing is marked and no choice is focused for the person.
+    assert!(!app.exists("#certificates .remembered"));
+    assert!(!app.focused().starts_with("choose-"), "{}", app.focused());
+
+    choose_certificate(&app, legal.reader());
+    app.type_into("#pin", PIN);
+    app.click("#sign");
+    app.wait_text("#result", "confirmed", WAIT);
+
+    app.click("#nav-account");
+    app.find("#account-level");
+    open_confirm();
+    app.find(&format!("{} .remembered", certificate(&legal)));
+    assert!(!app.exists(&format!("{} .remembered", certificate(&entrepreneur))));
+    let button = app
+        .attribute(&format!("{} button", certificate(&legal)), "id")
+        .expect("the choice's id");
+    let deadline = Instant::now() + WAIT;
+    while app.focused() != button && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(app.focused(), button, "the remembered choice has the focus");
+    app.screenshot("en-07-confirm-remembered");
+    let kept = std::fs::read_to_string(app.data.join("last-certificate")).expect("remembered");
+    assert_eq!(
+        kept.trim(),
+        hex::encode(openssl::sha::sha256(&legal.certificate()))
+    );
+}
+
 #[test]
 fn a_wrong_pin_shows_the_tries_left_and_the_right_one_succeeds() {
     let card = VirtualCard::start("entrepreneur");

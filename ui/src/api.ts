@@ -23,6 +23,8 @@ export interface CertificateView {
   not_before: string; not_after: string; algorithm: string; findings: FindingView[];
   /** Why the certificate cannot do the job asked for, in Rust's words; null when it can. */
   unfit: UiError | null;
+  /** The certificate chosen last: marked, and its button takes the focus first. */
+  remembered: boolean;
 }
 export interface Person { surname: string; given_names: string; snils: string | null; inn: string | null }
 export interface Organisation { id: string; name: string; ogrn: string; inn: string; role?: string }

@@ -236,8 +236,10 @@ function certificateCard(c: CertificateView, index: number, onChoose: () => void
     ["confirm.validity", `${shortDate(c.not_before)} — ${shortDate(c.not_after)}`],
     ["confirm.algorithm", c.algorithm],
   ];
+  const title = h("h3", { id: `cert-${index}-title` }, c.subject ?? c.sha256.slice(0, 16));
+  if (c.remembered) title.append(" ", h("span", { class: "remembered", "data-remembered": "true" }, t("sign.remembered")));
   const card = h("article", { class: "card certificate", "data-sha256": c.sha256, "data-reader": c.reader, "data-tier": c.tier, "aria-labelledby": `cert-${index}-title` },
-    h("h3", { id: `cert-${index}-title` }, c.subject ?? c.sha256.slice(0, 16)),
+    title,
     h("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v as string)])),
   );
   if (c.unfit) {
@@ -270,6 +272,7 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
   // loaded (which can take a while after start-up), without holding the cards up.
   let cardViews: CertificateView[] = [];
   let tokenViews: CertificateView[] = [];
+  const shown = whileShown(section);
   const drawCertificates = (): void => {
     const views = mergeCertificates(cardViews, tokenViews);
     // Re-render only when the certificates changed: a card coming or going in another reader must
@@ -278,6 +281,21 @@ async function confirmScreen(purpose: Purpose): Promise<HTMLElement> {
     if (signature === certsBox.dataset.signature) return;
     certsBox.dataset.signature = signature;
     certsBox.replaceChildren(...views.map((c, i) => certificateCard(c, i, () => void prepare(c))));
+    // The certificate chosen last is offered first: its button takes the focus (Enter chooses
+    // it again), unless the person is already at work elsewhere on the screen. The list can be
+    // drawn before the screen is in the window, where nothing takes the focus: then it waits.
+    const last = views.findIndex((c) => c.remembered && usable(c));
+    if (last < 0) return;
+    const offer = (): void => {
+      if (!section.isConnected) {
+        if (shown()) setTimeout(offer, 50);
+        return;
+      }
+      const at = document.activeElement;
+      const idle = !at || at === document.body || at.id.startsWith("nav-") || certsBox.contains(at);
+      if (idle) document.getElementById(`choose-${last}`)?.focus();
+    };
+    offer();
   };
   const showCertificates = async (): Promise<void> => {
     const views: CertificateView[] = [];

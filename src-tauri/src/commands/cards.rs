@@ -1,3 +1,4 @@
+use client::remembered::RememberedChoice;
 use client::tokens::{FoundKey, KeySource};
 use serde::Serialize;
 use signing::card::monitor::Monitor;
@@ -115,6 +116,8 @@ pub struct CertificateView {
     /// register an organisation), in the words the flow would stop with; the UI offers no
     /// choice of it.
     unfit: Option<UiError>,
+    /// The certificate chosen last (`client::remembered`): the UI marks it and offers it first.
+    remembered: bool,
 }
 
 impl CertificateView {
@@ -129,7 +132,14 @@ impl CertificateView {
             findings: findings(&info, language),
             place,
             info,
+            remembered: false,
         }
+    }
+
+    /// Marks the view when its certificate is `last`, the digest chosen last.
+    fn remembered_as(mut self, last: Option<&str>) -> Self {
+        self.remembered = last.is_some_and(|d| d.eq_ignore_ascii_case(&self.info.sha256));
+        self
     }
 }
 
@@ -153,6 +163,7 @@ pub async fn certificates(
 ) -> Result<Vec<CertificateView>, UiError> {
     let language = state.language();
     let name = reader.clone();
+    let last = RememberedChoice::in_data_dir(&state.data_dir).certificate();
     let cache = client::certificates::CertificateCache::in_data_dir(&state.data_dir);
     let (_, contents) =
         tauri::async_runtime::spawn_blocking(move || cache.read_card(&Reader::new(name)))
@@ -165,7 +176,9 @@ pub async fn certificates(
         .filter_map(|key| {
             let info = CertificateInfo::parse(&key.certificate).ok()?;
             let place = Place::card(reader.clone(), key.reference, contents.serial.clone());
-            Some(CertificateView::new(place, info, purpose, language))
+            Some(
+                CertificateView::new(place, info, purpose, language).remembered_as(last.as_deref()),
+            )
         })
         .collect())
 }
@@ -195,6 +208,7 @@ pub async fn token_certificates(
     purpose: protocol::Purpose,
 ) -> Result<Vec<CertificateView>, UiError> {
     let language = state.language();
+    let last = RememberedChoice::in_data_dir(&state.data_dir).certificate();
     let tier = state.pkcs11.tier().await;
     let (keys, errors) = tauri::async_runtime::spawn_blocking(move || tier.keys())
         .await
@@ -206,12 +220,10 @@ pub async fn token_certificates(
         .iter()
         .filter_map(|key| {
             let info = CertificateInfo::parse(&key.certificate).ok()?;
-            Some(CertificateView::new(
-                Place::of(key),
-                info,
-                purpose,
-                language,
-            ))
+            Some(
+                CertificateView::new(Place::of(key), info, purpose, language)
+                    .remembered_as(last.as_deref()),
+            )
         })
         .collect())
 }
@@ -253,6 +265,29 @@ mod tests {
         let place = Place::card("Reader 1".into(), 1, "0001".into());
         let view = CertificateView::new(place, info, purpose, Language::English);
         serde_json::to_value(view).expect("json")
+    }
+
+    #[test]
+    fn only_the_certificate_chosen_last_is_marked() {
+        let place = || Place::card("Reader 1".into(), 1, "0001".into());
+        let info = uec_2001();
+        let mark = |last: Option<&str>| {
+            let view = CertificateView::new(
+                place(),
+                info.clone(),
+                Purpose::ConfirmIdentity,
+                Language::English,
+            )
+            .remembered_as(last);
+            serde_json::to_value(view).expect("json")["remembered"].clone()
+        };
+        assert_eq!(mark(None), false, "nothing chosen before");
+        assert_eq!(
+            mark(Some(&"11".repeat(32))),
+            false,
+            "another certificate chosen"
+        );
+        assert_eq!(mark(Some(&"00".repeat(32))), true);
     }
 
     #[test]
