@@ -433,7 +433,21 @@ pub(crate) fn sign(
     pin: Option<&Pin>,
     last_try: LastTry,
 ) -> Result<Vec<u8>, TokenError> {
-    let module = id.module.as_path();
+    let (session, slot) = logged_in_session(ctx, id, pin, last_try)?;
+    let result = sign_logged_in(ctx, &session, id, slot, key_id, algorithm, to_sign, pin);
+    logout(&session);
+    result
+}
+
+/// The checks before a signing login (a blocked or expired PIN, none given where it must be
+/// typed, its length), then a new read-only session logged in as the user: for one signature
+/// ([`sign`]) and for a batch ([`sign_batch`]) alike.
+fn logged_in_session(
+    ctx: &Pkcs11,
+    id: &TokenId,
+    pin: Option<&Pin>,
+    last_try: LastTry,
+) -> Result<(Session, Slot), TokenError> {
     let (slot, info) = check_token(ctx, id)?;
     let state = pin_state(&info);
     before_login(state.condition, last_try, TokenError::PinBlocked)?;
@@ -449,14 +463,12 @@ pub(crate) fn sign(
     }
     let session = ctx
         .open_ro_session(slot)
-        .map_err(|e| map_error(e, module))?;
+        .map_err(|e| map_error(e, id.module.as_path()))?;
     // A login left by a call that passed its deadline would let this one sign without the PIN
     // being checked: start logged out.
     logout(&session);
     login(ctx, &session, id, slot, UserType::User, pin)?;
-    let result = sign_logged_in(ctx, &session, id, slot, key_id, algorithm, to_sign, pin);
-    logout(&session);
-    result
+    Ok((session, slot))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -527,25 +539,7 @@ pub(crate) fn sign_batch(
     items: &std::sync::mpsc::Receiver<ToSign>,
     answers: &std::sync::mpsc::Sender<Result<BatchAnswer, TokenError>>,
 ) {
-    let module = id.module.as_path();
-    let logged_in = (|| {
-        let (slot, info) = check_token(ctx, id)?;
-        let state = pin_state(&info);
-        before_login(state.condition, last_try, TokenError::PinBlocked)?;
-        if state.to_be_changed {
-            return Err(Pkcs11Error::PinExpired.into());
-        }
-        if pin.is_none() && state.entry == PinEntry::Keyboard {
-            return Err(Pkcs11Error::PinRequired.into());
-        }
-        if let Some(pin) = pin {
-            check_length(pin, &state, TokenError::PinFormat)?;
-        }
-        let session = ctx
-            .open_ro_session(slot)
-            .map_err(|e| map_error(e, module))?;
-        logout(&session);
-        login(ctx, &session, id, slot, UserType::User, pin)?;
+    let logged_in = logged_in_session(ctx, id, pin, last_try).and_then(|(session, slot)| {
         match private_key(&session, id, key_id) {
             Ok(key) => Ok((session, slot, key)),
             Err(e) => {
@@ -553,7 +547,7 @@ pub(crate) fn sign_batch(
                 Err(e)
             }
         }
-    })();
+    });
     let (session, slot, key) = match logged_in {
         Ok(done) => done,
         Err(e) => {
