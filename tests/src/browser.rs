@@ -9,12 +9,12 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::screen::{free_port, screenshot, start_xvfb};
 use crate::{bin, repo, scratch};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -27,46 +27,12 @@ pub const HOST_NAME: &str = "org.podpis.host";
 /// The page-side library of the tests' pages (ifc-protocol.md §1.2), as `window.ifc`.
 pub const PAGE_LIBRARY: &str = include_str!("ifc-page.js");
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 /// Whether this process runs as root (Chromium's own sandbox refuses to start as root).
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt as _;
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
-}
-
-/// An X display of the test's own (see desktop.rs for why Xvfb chooses the number).
-fn start_xvfb() -> (Child, String) {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x900x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb (apt-get install xvfb)");
-    let mut number = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(xvfb.stdout.take().expect("Xvfb stdout")),
-        &mut number,
-    )
-    .expect("Xvfb display number");
-    let display = format!(":{}", number.trim());
-    assert!(display.len() > 1, "Xvfb did not start");
-    (xvfb, display)
 }
 
 /// Chromium under chromedriver with the extension loaded.
@@ -497,16 +463,12 @@ impl Browser {
     }
 
     fn try_screenshot(&self, name: &str) -> Option<PathBuf> {
-        let dir = scratch().join("screenshots");
-        fs::create_dir_all(&dir).ok()?;
-        let url = format!("{}/session/{}/screenshot", self.base, self.session);
-        let reply: Value = self.http.get(url).send().ok()?.json().ok()?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(reply["value"].as_str()?)
-            .ok()?;
-        let path = dir.join(format!("browser-{name}.png"));
-        fs::write(&path, png).ok()?;
-        Some(path)
+        screenshot(
+            &self.http,
+            &self.base,
+            &self.session,
+            &format!("browser-{name}"),
+        )
     }
 }
 

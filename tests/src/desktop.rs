@@ -4,12 +4,12 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::screen::{free_port, screenshot, start_xvfb};
 use crate::{bin, pki_dir, scratch};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -18,13 +18,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// as in `PATH`): the tests cannot answer the native dialogs through which a person adds one. A
 /// release build does not read it (src-tauri/src/modules.rs).
 pub const TEST_MODULES: &str = "PODPIS_TEST_PKCS11_MODULES";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
 
 /// Where tauri-driver is: on PATH or in cargo's bin directory.
 fn tauri_driver() -> PathBuf {
@@ -66,31 +59,7 @@ impl App {
     /// a debug build loads without a dialog ([`TEST_MODULES`]).
     pub fn start_with(language: &str, envs: &[(&str, &OsStr)]) -> Self {
         crate::ensure_pki();
-        // Xvfb picks a free display itself and writes its number once it accepts clients: a
-        // display chosen by the test could collide with another test's or a stale server, and a
-        // fixed sleep could start the app before the server is up.
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt-get install xvfb)");
-        let mut number = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(xvfb.stdout.take().expect("Xvfb stdout")),
-            &mut number,
-        )
-        .expect("Xvfb display number");
-        let display = format!(":{}", number.trim());
-        assert!(display.len() > 1, "Xvfb did not start");
+        let (xvfb, display) = start_xvfb();
         let data = tempfile::Builder::new()
             .prefix("app-")
             .tempdir_in(scratch())
@@ -357,16 +326,7 @@ impl App {
 
     /// A screenshot that never panics (it is also taken while a failing test unwinds).
     fn try_screenshot(&self, name: &str) -> Option<PathBuf> {
-        let dir = scratch().join("screenshots");
-        fs::create_dir_all(&dir).ok()?;
-        let url = format!("{}/session/{}/screenshot", self.base, self.session);
-        let reply: Value = self.http.get(url).send().ok()?.json().ok()?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(reply["value"].as_str()?)
-            .ok()?;
-        let path = dir.join(format!("{name}.png"));
-        fs::write(&path, png).ok()?;
-        Some(path)
+        screenshot(&self.http, &self.base, &self.session, name)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod in_process;
 pub mod memory;
 pub mod portal;
 pub mod proxy;
+pub mod screen;
 pub mod tokens;
 pub mod user;
 

@@ -297,31 +297,8 @@ pub struct Display {
 impl Display {
     /// The same screen as the desktop tests'.
     pub fn start() -> Self {
-        let mut server = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt-get install xvfb)");
-        let mut number = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(server.stdout.take().expect("Xvfb stdout")),
-            &mut number,
-        )
-        .expect("Xvfb display number");
-        assert!(!number.trim().is_empty(), "Xvfb did not start");
-        Self {
-            server,
-            name: format!(":{}", number.trim()),
-        }
+        let (server, name) = crate::screen::start_xvfb();
+        Self { server, name }
     }
 }
 

@@ -571,13 +571,6 @@ pub fn revoke(pki: &Path, certificate: &Path) {
 
 /// A free TCP port on loopback, as the kernel hands them out. It is free when this returns, not
 /// reserved: the responder binds it a few milliseconds later.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// A test PKI of a test's own, in a fresh directory, so that revoking its issuing CA disturbs no
 /// other test. With OCSP, its certificates name a responder for each CA on loopback, and it runs
 /// them (`podpis-vcard pki ocsp`, which becomes `openssl ocsp`) for as long as it lives.
@@ -621,7 +614,7 @@ impl OwnPki {
             .arg(&dir);
         if ocsp {
             for ca in ["root", "issuing"] {
-                let port = free_port();
+                let port = crate::screen::free_port();
                 let option = if ca == "root" {
                     "--root-ocsp"
                 } else {
