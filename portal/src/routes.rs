@@ -39,5 +39,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+// The browser page's tests start their portal with its `portal()` too.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

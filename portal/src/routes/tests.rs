@@ -13,10 +13,10 @@ use crate::store::{self, NewAccount};
 use crate::verify::TrustStore;
 use crate::{app, AppState, Config, Limits, Retention};
 
-const PASSWORD: &str = "ivanov-sandbox-1";
+pub(crate) const PASSWORD: &str = "ivanov-sandbox-1";
 
 /// A portal over a fresh database with one standard account, and the directory that holds it.
-async fn portal(limits: Limits) -> (AppState, tempfile::TempDir) {
+pub(crate) async fn portal(limits: Limits) -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
     let config = Config {
         listen: ([127, 0, 0, 1], 8780).into(),

@@ -5,51 +5,21 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use protocol::{codes, Level};
+use protocol::codes;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use super::{CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::FORBIDDEN;
-use crate::store::{self, NewAccount};
-use crate::verify::TrustStore;
-use crate::{app, AppState, Config, Limits, Retention};
+use crate::store;
+use crate::{app, AppState, Limits};
 
-const PASSWORD: &str = "ivanov-sandbox-1";
+use crate::routes::tests::PASSWORD;
 const ORIGIN: &str = "http://127.0.0.1:8780";
 
+/// A portal over a fresh database with one standard account (the routes' tests' own).
 async fn portal() -> (AppState, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let config = Config {
-        listen: ([127, 0, 0, 1], 8780).into(),
-        database: dir.path().join("portal.db"),
-        trust: Vec::new(),
-        crls: Vec::new(),
-        origin: None,
-        limits: Limits::default(),
-        retention: Retention::default(),
-    };
-    let state = AppState::with_trust(config, TrustStore::empty())
-        .await
-        .expect("state");
-    let hash = crate::passwords::hash(PASSWORD).expect("hash");
-    store::insert_account(
-        &state.db,
-        &NewAccount {
-            id: "acc-ivanov",
-            phone: "+79990000001",
-            email: "ivanov@example.test",
-            snils: Some("54771278218"),
-            password_hash: &hash,
-            surname: "Иванов",
-            given_names: "Иван Иванович",
-            inn: Some("773024663310"),
-            level: Level::Standard,
-        },
-    )
-    .await
-    .expect("account");
-    (state, dir)
+    crate::routes::tests::portal(Limits::default()).await
 }
 
 async fn send(state: &AppState, request: Request<Body>) -> (Response<()>, String) {
